@@ -1,0 +1,41 @@
+"""``conformance``: the command line. Each subcommand lives in its own module, which exposes
+``add_arguments(parser)`` and ``run(args) -> int``; this file only wires them together."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# subcommand -> (module, one-line help)
+_SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "fake-llm": ("conformance.fake_llm.cli", "serve the deterministic OpenAI-compatible fake LLM"),
+    "record": ("conformance.recorder", "record the scenario catalogue from a live `langgraph dev`"),
+    "check": ("conformance.check", "check a target server against the recorded sessions and the rules"),
+    "bench": ("conformance.bench", "benchmark the reference server against `langgraph dev` and the in-process floor"),
+}
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="conformance", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (module_name, help_text) in _SUBCOMMANDS.items():
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as error:
+            if error.name != module_name:
+                raise
+            continue
+        subparser = sub.add_parser(name, help=help_text, description=help_text)
+        module.add_arguments(subparser)
+        subparser.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _build_parser().parse_args(argv)
+    return int(args._run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -11,8 +11,14 @@ import sys
 _SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "fake-llm": ("conformance.fake_llm.cli", "serve the deterministic OpenAI-compatible fake LLM"),
     "record": ("conformance.recorder", "record the scenario catalogue from a live `langgraph dev`"),
-    "check": ("conformance.check", "check a target server against the recorded sessions and the rules"),
-    "bench": ("conformance.bench", "benchmark the reference server against `langgraph dev` and the in-process floor"),
+    "check": (
+        "conformance.check",
+        "check a target server against the recorded sessions and the rules",
+    ),
+    "bench": (
+        "conformance.bench",
+        "benchmark the reference server against `langgraph dev` and the in-process floor",
+    ),
 }
 
 

@@ -94,10 +94,7 @@ def _chunk_to_json(chunk: Chunk) -> dict[str, Any]:
 
 
 def _chunk_from_json(raw: dict[str, Any]) -> Chunk:
-    if "text" in raw:
-        data = raw["text"].encode("utf-8")
-    else:
-        data = base64.b64decode(raw["base64"])
+    data = raw["text"].encode("utf-8") if "text" in raw else base64.b64decode(raw["base64"])
     return Chunk(at_ms=float(raw["at_ms"]), data=data)
 
 
@@ -129,7 +126,9 @@ def to_json(transcript: Transcript) -> dict[str, Any]:
 
 def from_json(raw: dict[str, Any]) -> Transcript:
     if raw.get("format") != FORMAT_VERSION:
-        raise ValueError(f"unsupported transcript format {raw.get('format')!r}, expected {FORMAT_VERSION}")
+        raise ValueError(
+            f"unsupported transcript format {raw.get('format')!r}, expected {FORMAT_VERSION}"
+        )
     return Transcript(
         scenario=raw["scenario"],
         description=raw.get("description", ""),
@@ -155,7 +154,9 @@ def from_json(raw: dict[str, Any]) -> Transcript:
 
 
 def dump(transcript: Transcript, path: Path) -> None:
-    path.write_text(json.dumps(to_json(transcript), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    path.write_text(
+        json.dumps(to_json(transcript), indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
 
 
 def load(path: Path) -> Transcript:

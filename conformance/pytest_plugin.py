@@ -1,1 +1,491 @@
-"""pytest plugin: filled in by the conformance suite."""
+"""pytest plugin: ``pytest --conformance-target URL`` runs ``conformance check`` as tests.
+
+Registered as a ``pytest11`` entry point, so it loads in every pytest run: without
+``--conformance-target`` it adds its options and does nothing else.
+
+With a target it adds, per selected scenario, the items
+``conformance::<scenario>::replay`` (the comparison with the recorded ``langgraph dev``
+session) and ``conformance::<scenario>::<rule id>`` for every rule of the catalogue, plus
+``conformance::capabilities::<capability>`` for the levels. All share one check of the target,
+made when the first of them runs. A baselined failure is an xfail, a stale baseline entry a
+failure, a SHOULD finding a warning; a target the suite cannot reach errors every item (never
+a pass, never a skip). A capability nothing exercised is skipped as NOT TESTED.
+
+With ``--conformance-snapshots`` (or syrupy's ``--snapshot-update``) it also adds
+``conformance::<scenario>::snapshot``: the target's own normalised transcript compared with a
+syrupy snapshot, one file per scenario, so a team can regression-test its server's SSE output.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from conformance.check import Target
+    from conformance.report.results import CheckResult, ScenarioResult
+    from conformance.transcript import Transcript
+
+ROOT_NAME = "conformance"
+REPLAY_ITEM = "replay"
+SNAPSHOT_ITEM = "snapshot"
+CAPABILITIES_NAME = "capabilities"
+_REPLAY_PREFIXES = ("replay.", "scenario.")
+"""Rules reported by the ``replay`` item: divergences from the fixture, and scenarios the
+target would not let finish."""
+
+
+class ConformanceWarning(UserWarning):
+    """A SHOULD (or MAY) finding: worth knowing, not a failure."""
+
+
+class CouldNotRun(Exception):
+    """The suite could not judge this (unreachable target, missing fixture): an error."""
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("conformance", "LangGraph streaming API conformance")
+    group.addoption(
+        "--conformance-target",
+        metavar="URL",
+        help="check this server against the recorded langgraph dev sessions and the rules",
+    )
+    group.addoption(
+        "--conformance-llm",
+        choices=("fake", "live"),
+        default="fake",
+        help="fake (default): values compared; live: model-dependent scenarios by shapes only",
+    )
+    group.addoption(
+        "--conformance-llm-url",
+        metavar="URL",
+        help="OpenAI-compatible base URL the target's graphs call (default: a fake LLM the "
+        "plugin starts)",
+    )
+    group.addoption("--conformance-header", action="append", default=[], metavar="'Name: value'")
+    group.addoption("--conformance-scenario", action="append", default=[], metavar="NAME")
+    group.addoption("--conformance-capability", action="append", default=[], metavar="NAME")
+    group.addoption("--conformance-graph", action="append", default=[], metavar="OURS=THEIRS")
+    group.addoption("--conformance-baseline", metavar="FILE", help="expected failures")
+    group.addoption("--conformance-fixtures", metavar="DIR", help="recorded sessions")
+    group.addoption("--conformance-report-json", metavar="PATH", help="write the JSON report")
+    group.addoption("--conformance-concurrency", type=int, default=4, metavar="N")
+    group.addoption("--conformance-timeout", type=float, default=30.0, metavar="SECONDS")
+    group.addoption(
+        "--conformance-snapshots",
+        action="store_true",
+        help="also snapshot each scenario's normalised transcript (syrupy)",
+    )
+    group.addoption(
+        "--conformance-snapshot-dir",
+        metavar="DIR",
+        help="where the snapshots live (default: <rootdir>/__snapshots__/conformance)",
+    )
+
+
+def _active(config: pytest.Config) -> bool:
+    return bool(config.getoption("conformance_target", default=None))
+
+
+def _wants_snapshots(config: pytest.Config) -> bool:
+    return bool(
+        config.getoption("conformance_snapshots", default=False)
+        or config.getoption("update_snapshots", default=False)
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not _active(config):
+        return
+    config.addinivalue_line("markers", "conformance: a LangGraph streaming conformance check")
+    config.stash[_SESSION_KEY] = _ConformanceSession(config)
+
+
+# --- one check of the target, shared by every item ----------------------------------------------
+
+
+class _ConformanceSession:
+    """Options parsed once; the check made once, on first use; services stopped at the end."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        from conformance import check
+        from conformance.baseline import Baseline, load_baseline
+
+        self.config = config
+        option = config.getoption
+        try:
+            self.headers = dict(check.parse_header(h) for h in option("conformance_header"))
+            self.graph_map = dict(check.parse_graph_mapping(g) for g in option("conformance_graph"))
+            catalogue = check._catalogue()
+            self.scenarios = check.select_scenarios(
+                catalogue, option("conformance_scenario"), option("conformance_capability")
+            )
+            baseline_path = option("conformance_baseline")
+            self.baseline = load_baseline(Path(baseline_path)) if baseline_path else Baseline()
+            unknown = self.baseline.unknown_scenarios(catalogue)
+            if unknown:
+                raise check.UsageError(
+                    f"baseline {baseline_path} names unknown scenario(s): {', '.join(unknown)}"
+                )
+        except ValueError as error:
+            raise pytest.UsageError(f"conformance: {error}") from error
+        fixtures = option("conformance_fixtures")
+        self.fixtures_dir = Path(fixtures) if fixtures else check.DEFAULT_FIXTURES
+        if not self.fixtures_dir.is_dir():
+            raise pytest.UsageError(
+                f"conformance: --conformance-fixtures {self.fixtures_dir}: not a directory"
+            )
+        self.target_url: str = option("conformance_target")
+        if _wants_snapshots(config):
+            _configure_snapshots(config)
+        self._result: CheckResult | None = None
+        self.transcripts: dict[str, Transcript] = {}
+        self._stack = contextlib.ExitStack()
+        self._lock = threading.Lock()
+
+    def result(self) -> CheckResult:
+        with self._lock:
+            if self._result is None:
+                self._result = self._check()
+            return self._result
+
+    def scenario(self, name: str) -> ScenarioResult:
+        """The scenario's result; raises CouldNotRun when there is none to judge."""
+        from conformance.report.results import ScenarioStatus
+
+        result = self.result()
+        if result.fatal_error:
+            raise CouldNotRun(result.fatal_error)
+        for scenario in result.scenarios:
+            if scenario.name == name:
+                if scenario.status is ScenarioStatus.ERROR:
+                    raise CouldNotRun(scenario.error)
+                return scenario
+        raise CouldNotRun(f"scenario {name} produced no result")
+
+    def _target(self) -> Target:
+        from conformance import check
+
+        option = self.config.getoption
+        llm_mode = option("conformance_llm")
+        llm_url = option("conformance_llm_url")
+        if not llm_url and llm_mode == "live":
+            llm_url = check.DEFAULT_LIVE_LLM_URL
+        if not llm_url:
+            from conformance.fake_llm.process import start_fake_llm
+
+            llm = start_fake_llm()
+            self._stack.callback(llm.stop)
+            llm_url = llm.url + "/v1"
+        return check.Target(
+            url=self.target_url,
+            llm_url=llm_url,
+            llm_mode=llm_mode,
+            headers=self.headers,
+            graph_map=self.graph_map,
+            timeout=option("conformance_timeout"),
+        )
+
+    def _check(self) -> CheckResult:
+        from conformance import check
+        from conformance.report.results import CheckResult, CheckRun
+
+        try:
+            target = self._target()
+        except Exception as error:  # e.g. the fake LLM would not start
+            run = CheckRun(target=self.target_url, target_kind="external", llm_mode="", llm_url="")
+            return CheckResult(run=run, scenarios=[], fatal_error=f"cannot start: {error}")
+        coroutine = check.check_target(
+            self.scenarios,
+            target,
+            fixtures_dir=self.fixtures_dir,
+            baseline=self.baseline,
+            concurrency=self.config.getoption("conformance_concurrency"),
+            transcripts=self.transcripts,
+        )
+        return _run_coroutine(coroutine)
+
+    def close(self) -> None:
+        self._stack.close()
+
+    def write_report(self) -> dict[str, Any] | None:
+        from conformance.report.json_report import build_report, write_json
+
+        if self._result is None:
+            return None
+        report = build_report(self._result)
+        path = self.config.getoption("conformance_report_json")
+        if path:
+            write_json(report, Path(path))
+        return report
+
+
+def _configure_snapshots(config: pytest.Config) -> None:
+    try:
+        from conformance.report.snapshot import TranscriptSnapshotExtension
+    except ImportError as error:
+        raise pytest.UsageError(
+            f"conformance: snapshots need syrupy (pip install syrupy): {error}"
+        ) from error
+    if not hasattr(config, "_syrupy") and not config.pluginmanager.hasplugin("syrupy"):
+        raise pytest.UsageError("conformance: snapshots need the syrupy pytest plugin enabled")
+    chosen = config.getoption("conformance_snapshot_dir")
+    TranscriptSnapshotExtension.directory = (
+        Path(chosen).resolve() if chosen else config.rootpath / "__snapshots__" / ROOT_NAME
+    )
+
+
+def _run_coroutine(coroutine: Any) -> Any:
+    """``asyncio.run``, in a thread of its own when this thread already runs a loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    outcome: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            outcome["value"] = asyncio.run(coroutine)
+        except BaseException as error:
+            outcome["error"] = error
+
+    thread = threading.Thread(target=work, name="conformance-check")
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+_SESSION_KEY = pytest.StashKey[_ConformanceSession]()
+
+
+def _session(config: pytest.Config) -> _ConformanceSession:
+    return config.stash[_SESSION_KEY]
+
+
+# --- collection --------------------------------------------------------------------------------
+
+
+def _catalogue_rule_ids() -> list[str]:
+    from conformance.rules.catalog import RULES  # type: ignore[import-not-found]
+
+    rules = RULES.values() if isinstance(RULES, dict) else RULES
+    return [rule.id for rule in rules]
+
+
+class ConformanceRoot(pytest.Collector):
+    """``conformance``: the scenario collectors and the capabilities collector."""
+
+    def collect(self) -> list[pytest.Item | pytest.Collector]:
+        session = _session(self.config)
+        children: list[pytest.Item | pytest.Collector] = [
+            ScenarioCollector.from_parent(self, name=scenario.name)
+            for scenario in session.scenarios
+        ]
+        children.append(CapabilitiesCollector.from_parent(self, name=CAPABILITIES_NAME))
+        return children
+
+
+class ScenarioCollector(pytest.Collector):
+    """``conformance::<scenario>``: replay, one item per rule, and the snapshot."""
+
+    def collect(self) -> list[pytest.Item | pytest.Collector]:
+        items: list[pytest.Item | pytest.Collector] = [
+            ReplayItem.from_parent(self, name=REPLAY_ITEM)
+        ]
+        items += [RuleItem.from_parent(self, name=rule) for rule in _catalogue_rule_ids()]
+        if _wants_snapshots(self.config):
+            items.append(SnapshotItem.from_parent(self, name=SNAPSHOT_ITEM))
+        return items
+
+
+class CapabilitiesCollector(pytest.Collector):
+    def collect(self) -> list[pytest.Item | pytest.Collector]:
+        from conformance.capabilities import CAPABILITIES
+
+        return [CapabilityItem.from_parent(self, name=name) for name in CAPABILITIES]
+
+
+def _expand(collector: pytest.Collector) -> Iterator[pytest.Item]:
+    for child in collector.collect():
+        if isinstance(child, pytest.Item):
+            child.add_marker("conformance")
+            yield child
+        else:
+            yield from _expand(child)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    # tryfirst: the items must exist before -k, -m, --deselect and syrupy look at the list.
+    if not _active(config):
+        return
+    # An explicit node id: the session's is empty, and ids must read conformance::...
+    root = ConformanceRoot.from_parent(session, name=ROOT_NAME, nodeid=ROOT_NAME)
+    items.extend(_expand(root))
+
+
+# --- items -------------------------------------------------------------------------------------
+
+
+class ConformanceFailure(AssertionError):
+    """A failing conformance item; its text is the whole explanation."""
+
+
+def _describe(findings: list[Any]) -> str:
+    lines = []
+    for finding in findings:
+        lines.append(f"[{finding.severity.value}] {finding.rule} at {finding.location()}")
+        lines.append(f"    {finding.message}")
+        if finding.expected is not None or finding.actual is not None:
+            lines.append(f"    expected: {finding.expected!r}")
+            lines.append(f"    actual:   {finding.actual!r}")
+    return "\n".join(lines)
+
+
+class _ScenarioItem(pytest.Item):
+    """Judges the findings of its scenario that belong to it."""
+
+    @property
+    def scenario_name(self) -> str:
+        assert self.parent is not None
+        return self.parent.name
+
+    def setup(self) -> None:
+        # Raised in setup so pytest reports an error, not a failure and never a pass.
+        self.scenario_result = _session(self.config).scenario(self.scenario_name)
+
+    def _mine(self, finding: Any) -> bool:
+        raise NotImplementedError
+
+    def _stale_rules(self) -> list[str]:
+        return []
+
+    def runtest(self) -> None:
+        result = self.scenario_result
+        mine = [f for f in result.findings if self._mine(f)]
+        for finding in mine:
+            if not finding.is_failure:
+                warnings.warn(ConformanceWarning(_describe([finding])), stacklevel=1)
+        failures = [f for f in mine if f.is_failure]
+        new = [f for f in failures if not result.is_expected(f)]
+        stale = self._stale_rules()
+        if new:
+            raise ConformanceFailure(_describe(new))
+        if stale:
+            raise ConformanceFailure(
+                "stale baseline entry: "
+                + ", ".join(f"{self.scenario_name}::{rule}" for rule in stale)
+                + " no longer fails; remove it from the baseline"
+            )
+        if failures:
+            pytest.xfail("baselined: " + _describe(failures))
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
+        if isinstance(excinfo.value, ConformanceFailure | CouldNotRun):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        # No domain: pytest would print a rule id's dots as "::".
+        return self.path, None, ""
+
+
+class ReplayItem(_ScenarioItem):
+    def _mine(self, finding: Any) -> bool:
+        return finding.rule.startswith(_REPLAY_PREFIXES) or finding.rule not in set(
+            _catalogue_rule_ids()
+        )
+
+    def _stale_rules(self) -> list[str]:
+        known = set(_catalogue_rule_ids())
+        return _stale_for(self, lambda rule: rule.startswith(_REPLAY_PREFIXES) or rule not in known)
+
+
+class RuleItem(_ScenarioItem):
+    def _mine(self, finding: Any) -> bool:
+        return bool(finding.rule == self.name)
+
+    def _stale_rules(self) -> list[str]:
+        return _stale_for(self, lambda rule: rule == self.name)
+
+
+def _stale_for(item: _ScenarioItem, belongs: Any) -> list[str]:
+    result = _session(item.config).result()
+    return [
+        entry.rule
+        for entry in result.stale
+        if entry.scenario == item.scenario_name and belongs(entry.rule)
+    ]
+
+
+def _snapshot_test() -> None:
+    """Named in syrupy's test location; the snapshot item does the work."""
+
+
+class SnapshotItem(_ScenarioItem):
+    obj = staticmethod(_snapshot_test)
+
+    def runtest(self) -> None:
+        from conformance.report.snapshot import snapshot_assertion, snapshot_text
+
+        transcript = _session(self.config).transcripts.get(self.scenario_name)
+        if transcript is None:
+            raise CouldNotRun(f"no transcript of {self.scenario_name} to snapshot")
+        assert snapshot_assertion(self) == snapshot_text(transcript)
+
+
+class CapabilityItem(pytest.Item):
+    def setup(self) -> None:
+        result = _session(self.config).result()
+        if result.fatal_error:
+            raise CouldNotRun(result.fatal_error)
+
+    def runtest(self) -> None:
+        from conformance.report.results import CapabilityStatus
+
+        result = _session(self.config).result()
+        capability = next(c for c in result.capabilities if c.name == self.name)
+        if capability.status is CapabilityStatus.FAIL:
+            raise ConformanceFailure("failed by " + ", ".join(capability.failed_by))
+        if capability.status is CapabilityStatus.NOT_TESTED:
+            pytest.skip("NOT TESTED: no selected scenario exercised it")
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
+        if isinstance(excinfo.value, ConformanceFailure | CouldNotRun):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        # No domain: pytest would print a rule id's dots as "::".
+        return self.path, None, ""
+
+
+# --- the end ------------------------------------------------------------------------------------
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    if not _active(config) or _SESSION_KEY not in config.stash:
+        return
+    report = _session(config).write_report()
+    if report is None:
+        return
+    from conformance.report.terminal import summary
+
+    terminalreporter.write_sep("=", "LangGraph streaming conformance")
+    terminalreporter.write(summary(report))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _SESSION_KEY in config.stash:
+        _session(config).close()

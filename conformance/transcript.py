@@ -45,6 +45,10 @@ class RecordedResponse:
     headers: list[tuple[str, str]]
     """Header names lower-cased, in wire order."""
     chunks: list[Chunk]
+    closed_by: str = "server"
+    """Who ended the body: ``server`` (it ended normally), ``client`` (the scenario disconnected
+    on purpose), ``timeout`` (the client gave up waiting) or ``broken`` (the connection failed
+    mid-body, e.g. a chunked body cut short)."""
 
     @property
     def body(self) -> bytes:
@@ -98,6 +102,11 @@ def _chunk_from_json(raw: dict[str, Any]) -> Chunk:
     return Chunk(at_ms=float(raw["at_ms"]), data=data)
 
 
+def _closed_by_to_json(closed_by: str) -> dict[str, str]:
+    # Written only when unusual, so ordinary exchanges read as before.
+    return {} if closed_by == "server" else {"closed_by": closed_by}
+
+
 def to_json(transcript: Transcript) -> dict[str, Any]:
     return {
         "format": FORMAT_VERSION,
@@ -117,6 +126,7 @@ def to_json(transcript: Transcript) -> dict[str, Any]:
                     "status": exchange.response.status,
                     "headers": [list(pair) for pair in exchange.response.headers],
                     "chunks": [_chunk_to_json(chunk) for chunk in exchange.response.chunks],
+                    **_closed_by_to_json(exchange.response.closed_by),
                 },
             }
             for exchange in transcript.exchanges
@@ -146,6 +156,7 @@ def from_json(raw: dict[str, Any]) -> Transcript:
                     status=item["response"]["status"],
                     headers=[(k, v) for k, v in item["response"]["headers"]],
                     chunks=[_chunk_from_json(chunk) for chunk in item["response"]["chunks"]],
+                    closed_by=item["response"].get("closed_by", "server"),
                 ),
             )
             for item in raw["exchanges"]

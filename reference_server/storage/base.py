@@ -117,3 +117,19 @@ class Storage(Protocol):
     async def append_events(self, run_id: str, events: Sequence[StoredEvent]) -> None: ...
     async def list_events(self, run_id: str, after_id: str | None = None) -> list[StoredEvent]:
         """Events strictly after ``after_id`` (all when None), in order."""
+
+
+# Ownership (added by D1) ----------------------------------------------------------------------
+OWNER_METADATA_KEY = "owner"
+"""Where a record keeps its owner: ``record["metadata"]["owner"]``, as ``langgraph dev`` with
+auth does. Records created while auth is off carry none. A run without one belongs to the owner
+of its thread."""
+
+
+def owner_of(record: Record) -> str | None:
+    metadata = record.get("metadata")
+    if isinstance(metadata, dict):
+        owner = metadata.get(OWNER_METADATA_KEY)
+        if isinstance(owner, str) and owner:
+            return owner
+    return None

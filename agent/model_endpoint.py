@@ -1,0 +1,69 @@
+"""Where the chat model lives for one run: base URL, model name and key, read per run.
+
+The scenario graphs are compiled once but must reach whichever OpenAI-compatible endpoint the
+run names (the fake LLM in the suite, a local vLLM otherwise), so the endpoint is resolved from
+the run's ``configurable`` every time the model is called, never at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from langchain_openai import ChatOpenAI
+from pydantic import SecretStr
+
+DEFAULT_BASE_URL = "http://localhost:7374/v1"
+DEFAULT_MODEL_NAME = "gpt-4o-mini"
+# vLLM and the fake LLM ignore the key, but the openai client refuses to start without one;
+# a fixed placeholder also keeps any real key in the environment out of the picture.
+PLACEHOLDER_API_KEY = "EMPTY"
+# A hung endpoint (the fake LLM's ``fault:hang``) must end the run in bounded time.
+DEFAULT_TIMEOUT_SECONDS = 60.0
+
+
+def resolve_base_url(configurable: Mapping[str, Any]) -> str:
+    """The run's ``base_url``, else env ``LLM_BASE_URL``, else the local vLLM port."""
+    value = configurable.get("base_url")
+    if value is not None and not isinstance(value, str):
+        raise TypeError(f"configurable.base_url must be a string, got {type(value).__name__}")
+    return value or os.environ.get("LLM_BASE_URL") or DEFAULT_BASE_URL
+
+
+def resolve_model_name(configurable: Mapping[str, Any]) -> str:
+    """The run's ``model_name``, else env ``LLM_MODEL``, else a fixed default."""
+    value = configurable.get("model_name")
+    if value is not None and not isinstance(value, str):
+        raise TypeError(f"configurable.model_name must be a string, got {type(value).__name__}")
+    return value or os.environ.get("LLM_MODEL") or DEFAULT_MODEL_NAME
+
+
+def resolve_timeout_seconds() -> float:
+    """Env ``LLM_TIMEOUT_SECONDS``, else 60 s."""
+    raw = os.environ.get("LLM_TIMEOUT_SECONDS")
+    if not raw:
+        return DEFAULT_TIMEOUT_SECONDS
+    try:
+        seconds = float(raw)
+    except ValueError:
+        raise ValueError(f"LLM_TIMEOUT_SECONDS must be a number of seconds, got {raw!r}") from None
+    if seconds <= 0:
+        raise ValueError(f"LLM_TIMEOUT_SECONDS must be positive, got {raw!r}")
+    return seconds
+
+
+def scenario_chat_model(configurable: Mapping[str, Any]) -> ChatOpenAI:
+    """The ``ChatOpenAI`` a scenario graph uses for this run (temperature 0, no retries).
+
+    Retries are off so that an LLM failure reaches the stream at once, as the fault scenarios
+    expect, instead of being hidden behind the openai client's backoff.
+    """
+    return ChatOpenAI(
+        model=resolve_model_name(configurable),
+        base_url=resolve_base_url(configurable),
+        api_key=SecretStr(os.environ.get("LLM_API_KEY") or PLACEHOLDER_API_KEY),
+        temperature=0,
+        max_retries=0,
+        timeout=resolve_timeout_seconds(),
+    )

@@ -1,0 +1,1 @@
+"""Tools the tools agent builds per run from its configuration (MCP servers, RAG collections)."""

@@ -1,0 +1,46 @@
+"""Where the scenario graphs' model lives: per run, else the environment, else a local vLLM."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent.model_endpoint import (
+    DEFAULT_MODEL_NAME,
+    DEFAULT_TIMEOUT_SECONDS,
+    resolve_model_name,
+    resolve_timeout_seconds,
+    scenario_chat_model,
+)
+
+
+def test_model_name_from_the_run_then_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LLM_MODEL", raising=False)
+    assert resolve_model_name({}) == DEFAULT_MODEL_NAME
+    monkeypatch.setenv("LLM_MODEL", "served-by-vllm")
+    assert resolve_model_name({}) == "served-by-vllm"
+    assert resolve_model_name({"model_name": "per-run"}) == "per-run"
+    with pytest.raises(TypeError, match=r"configurable\.model_name"):
+        resolve_model_name({"model_name": ["a"]})
+
+
+def test_timeout_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LLM_TIMEOUT_SECONDS", raising=False)
+    assert resolve_timeout_seconds() == DEFAULT_TIMEOUT_SECONDS
+    monkeypatch.setenv("LLM_TIMEOUT_SECONDS", "2.5")
+    assert resolve_timeout_seconds() == 2.5
+    for bad in ("soon", "0", "-1"):
+        monkeypatch.setenv("LLM_TIMEOUT_SECONDS", bad)
+        with pytest.raises(ValueError, match="LLM_TIMEOUT_SECONDS"):
+            resolve_timeout_seconds()
+
+
+def test_scenario_model_is_deterministic_and_fails_fast(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LLM_API_KEY", raising=False)
+    monkeypatch.delenv("LLM_TIMEOUT_SECONDS", raising=False)
+
+    model = scenario_chat_model({"base_url": "http://127.0.0.1:9/v1"})
+
+    assert model.temperature == 0
+    assert model.max_retries == 0
+    assert model.request_timeout == DEFAULT_TIMEOUT_SECONDS
+    assert model.openai_api_base == "http://127.0.0.1:9/v1"

@@ -1,0 +1,326 @@
+"""The replay comparison: first divergence per exchange, by rule, with relaxations."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance.compare import REPLAY_RULES, compare
+from conformance.findings import Finding, Severity
+from conformance.normalise import normalise
+from conformance.transcript import (
+    Chunk,
+    Exchange,
+    RecordedRequest,
+    RecordedResponse,
+    Transcript,
+    load,
+)
+
+RECORDINGS = Path(__file__).parent / "rules" / "recordings"
+SSE = [("content-type", "text/event-stream; charset=utf-8"), ("cache-control", "no-store")]
+JSON = [("content-type", "application/json")]
+
+
+def _sse(*events: tuple[str, Any] | tuple[str, Any, str]) -> bytes:
+    out = b""
+    for event in events:
+        out += f"event: {event[0]}\r\ndata: {json.dumps(event[1])}\r\n".encode()
+        if len(event) == 3:
+            out += f"id: {event[2]}\r\n".encode()
+        out += b"\r\n"
+    return out
+
+
+def _exchange(
+    step: str,
+    body: bytes,
+    *,
+    status: int = 200,
+    headers: list[tuple[str, str]] | None = None,
+    path: str = "/threads/t/runs/stream",
+) -> Exchange:
+    return Exchange(
+        step=step,
+        request=RecordedRequest(method="POST", path=path),
+        response=RecordedResponse(
+            status=status,
+            headers=SSE if headers is None else headers,
+            chunks=[Chunk(at_ms=0.0, data=body)] if body else [],
+        ),
+    )
+
+
+def _compare(
+    expected: list[Exchange], actual: list[Exchange], *, compare_values: bool = True
+) -> list[Finding]:
+    return compare(
+        normalise(Transcript(scenario="s", exchanges=expected)),
+        normalise(Transcript(scenario="s", exchanges=actual)),
+        compare_values=compare_values,
+    )
+
+
+def _summary(findings: list[Finding]) -> list[tuple[str, str, int | None, str]]:
+    return [(f.rule, f.step, f.event_index, f.pointer) for f in findings]
+
+
+RUN_A = "1f0b6c3e-1111-7000-8000-00000000aaaa"
+RUN_B = "1f0b6c3e-2222-7000-8000-00000000bbbb"
+AI_ID = "lc_run--1f0b6c3e-3333-7000-8000-00000000cccc"
+
+
+def _stream(run_id: str = RUN_A, *, content: str = "Hello", chunks: int = 2) -> bytes:
+    partials = [
+        ("messages/partial", [{"id": AI_ID, "content": content[: i + 1], "type": "ai"}])
+        for i in range(chunks)
+    ]
+    return _sse(
+        ("metadata", {"run_id": run_id, "attempt": 1}),
+        ("messages/metadata", {AI_ID: {"metadata": {"node": "agent"}}}),
+        *partials,
+        ("values", {"messages": [{"id": AI_ID, "content": content}]}),
+    )
+
+
+# --- no divergence --------------------------------------------------------------------------------
+
+
+def test_same_session_with_other_ids_and_spelling_compares_clean() -> None:
+    expected = [_exchange("stream", _stream(RUN_A))]
+    respelt = _stream(RUN_B).replace(b"\r\n", b"\n").replace(b'", "', b'","')
+    actual = [_exchange("stream", b": heartbeat\n\n" + respelt)]
+    assert _compare(expected, actual) == []
+
+
+def test_an_end_event_is_left_to_its_rule() -> None:
+    expected = [_exchange("stream", _stream())]
+    actual = [_exchange("stream", _stream() + _sse(("end", None)))]
+    assert _compare(expected, actual) == []
+    assert _compare(actual, expected) == []
+
+
+def test_equivalent_headers_compare_clean() -> None:
+    expected = [_exchange("a", b"{}", headers=[("content-type", "application/json")])]
+    actual = [
+        _exchange(
+            "a",
+            b"{}",
+            headers=[("Content-Type", "Application/JSON"), ("Server", "x"), ("date", "now")],
+        )
+    ]
+    assert _compare(expected, actual) == []
+
+
+def test_two_real_recordings_of_langgraph_dev_compare_clean() -> None:
+    names = sorted(
+        path.name
+        for path in (RECORDINGS / "first").glob("*.json")
+        if (RECORDINGS / "second" / path.name).exists()
+    )
+    assert len(names) >= 6
+    for name in names:
+        first = normalise(load(RECORDINGS / "first" / name))
+        second = normalise(load(RECORDINGS / "second" / name))
+        assert compare(first, second) == [], name
+        assert compare(first, second, compare_values=False) == [], name
+
+
+# --- one divergence of each kind ------------------------------------------------------------------
+
+
+def test_missing_step() -> None:
+    findings = _compare([_exchange("a", b"{}", headers=JSON)], [])
+    assert _summary(findings) == [("replay.missing-step", "a", None, "")]
+
+
+def test_status() -> None:
+    findings = _compare(
+        [_exchange("a", b"{}", headers=JSON)],
+        [_exchange("a", b"{}", headers=JSON, status=404)],
+    )
+    assert _summary(findings) == [("replay.status", "a", None, "")]
+    assert (findings[0].expected, findings[0].actual) == (200, 404)
+
+
+@pytest.mark.parametrize(
+    ("actual_headers", "message"),
+    [
+        ([("content-type", "text/plain")], "differs"),
+        ([("content-type", "text/event-stream; charset=utf-8")], "cache-control is missing"),
+        (
+            [("content-type", "text/event-stream; charset=utf-8"), ("cache-control", "no-cache")],
+            "differs",
+        ),
+    ],
+)
+def test_header(actual_headers: list[tuple[str, str]], message: str) -> None:
+    findings = _compare(
+        [_exchange("s", _stream())], [_exchange("s", _stream(), headers=actual_headers)]
+    )
+    assert _summary(findings) == [("replay.header", "s", None, "")]
+    assert message in findings[0].message
+
+
+def test_location_headers_compared_as_identities() -> None:
+    def location(run: str, thread: str) -> list[tuple[str, str]]:
+        return [*SSE, ("location", f"/threads/{thread}/runs/{run}/stream")]
+
+    expected = [_exchange("s", _stream(RUN_A), headers=location(RUN_A, RUN_B))]
+    same = [_exchange("s", _stream(RUN_B), headers=location(RUN_B, RUN_A))]
+    assert _compare(expected, same) == []
+    # The Location names a run other than the one the stream's metadata names.
+    swapped = [_exchange("s", _stream(RUN_B), headers=location(RUN_A, RUN_B))]
+    findings = _compare(expected, swapped)
+    assert _summary(findings) == [("replay.value", "s", 0, "/run_id")]
+
+
+def test_event_order() -> None:
+    actual = _sse(("metadata", {"run_id": RUN_A, "attempt": 1}), ("values", {"messages": []}))
+    findings = _compare([_exchange("s", _stream())], [_exchange("s", actual)])
+    assert _summary(findings) == [("replay.event-order", "s", 1, "")]
+    assert findings[0].expected[:2] == ["metadata", "messages/metadata"]
+    assert "messages/metadata" in findings[0].message
+
+
+def test_event_order_when_the_stream_is_short() -> None:
+    full = _stream()
+    cut = full[: full.index(b"event: values")]
+    findings = _compare([_exchange("s", full)], [_exchange("s", cut)])
+    assert _summary(findings) == [("replay.event-order", "s", 4, "")]
+    assert "ends" in findings[0].message
+
+
+def test_streams_the_client_cut_compare_only_what_both_saw() -> None:
+    full = _stream()
+    expected = _exchange("s", full[: full.index(b"event: messages/partial")])
+    expected = dataclasses.replace(
+        expected, response=dataclasses.replace(expected.response, closed_by="client")
+    )
+    actual = _exchange("s", full)
+    assert _compare([expected], [actual]) == []
+    other = _exchange("s", full.replace(b"messages/metadata", b"values"))
+    assert _summary(_compare([expected], [other])) == [("replay.event-order", "s", 1, "")]
+
+
+def test_shape_missing_key_and_type() -> None:
+    expected = _sse(("values", {"messages": [{"id": "x", "content": "a"}]}))
+    missing = _sse(("values", {"messages": [{"id": "x"}]}))
+    wrong_type = _sse(("values", {"messages": [{"id": "x", "content": 3}]}))
+    assert _summary(_compare([_exchange("s", expected)], [_exchange("s", missing)])) == [
+        ("replay.shape", "s", 0, "/messages/0/content")
+    ]
+    findings = _compare([_exchange("s", expected)], [_exchange("s", wrong_type)])
+    assert _summary(findings) == [("replay.shape", "s", 0, "/messages/0/content")]
+    assert "number where langgraph dev has string" in findings[0].message
+
+
+def test_extra_key_is_a_warning_and_a_later_must_is_still_found() -> None:
+    expected = _sse(("values", {"a": 1}), ("values", {"b": 1}))
+    actual = _sse(("values", {"a": 1, "extra": True}), ("values", {"c": 1}))
+    findings = _compare([_exchange("s", expected)], [_exchange("s", actual)])
+    assert [(f.rule, f.severity, f.event_index, f.pointer) for f in findings] == [
+        ("replay.shape", Severity.SHOULD, 0, "/extra"),
+        ("replay.shape", Severity.MUST, 1, "/b"),
+    ]
+
+
+def test_event_id_presence_is_shape() -> None:
+    expected = _sse(("values", {}, "1-0"))
+    findings = _compare([_exchange("s", expected)], [_exchange("s", _sse(("values", {})))])
+    assert _summary(findings) == [("replay.shape", "s", 0, "")]
+    assert "no id" in findings[0].message
+
+
+def test_value() -> None:
+    findings = _compare(
+        [_exchange("s", _stream(content="Hello"))], [_exchange("s", _stream(content="Hullo"))]
+    )
+    assert _summary(findings) == [("replay.value", "s", 3, "/0/content")]
+    assert (findings[0].expected, findings[0].actual) == ("He", "Hu")
+
+
+def test_identity_mismatch_is_a_value_divergence() -> None:
+    # The target reuses one id where langgraph dev has two distinct ones.
+    expected = _sse(("values", {"a": RUN_A, "b": RUN_B}))
+    actual = _sse(("values", {"a": RUN_A, "b": RUN_A}))
+    findings = _compare([_exchange("s", expected)], [_exchange("s", actual)])
+    assert _summary(findings) == [("replay.value", "s", 0, "/b")]
+
+
+def test_null_id_matches_any_id() -> None:
+    expected = _sse(("events", {"data": {"output": {"id": None, "content": "sunny"}}}))
+    actual = _sse(("events", {"data": {"output": {"id": RUN_B, "content": "sunny"}}}))
+    assert _compare([_exchange("s", expected)], [_exchange("s", actual)]) == []
+    assert _compare([_exchange("s", actual)], [_exchange("s", expected)]) == []
+
+
+def test_json_body_shape_then_value() -> None:
+    expected = [_exchange("r", b'{"status": "success", "n": [1]}', headers=JSON, path="/r")]
+    other_value = [_exchange("r", b'{"status": "error", "n": [1]}', headers=JSON, path="/r")]
+    other_length = [_exchange("r", b'{"status": "error", "n": [1, 2]}', headers=JSON, path="/r")]
+    assert _summary(_compare(expected, other_value)) == [("replay.value", "r", None, "/status")]
+    assert _summary(_compare(expected, other_length)) == [("replay.shape", "r", None, "/n")]
+    assert _compare(expected, other_value, compare_values=False) == []
+
+
+def test_empty_body_versus_a_body() -> None:
+    expected = [_exchange("j", b"", path="/threads/t/runs/r/stream")]
+    actual = [_exchange("j", _sse(("values", {})), path="/threads/t/runs/r/stream")]
+    assert _summary(_compare(expected, actual)) == [("replay.event-order", "j", 0, "")]
+
+
+# --- relaxed comparison (live LLM) -------------------------------------------------------------------
+
+
+def test_relaxed_collapses_chunk_runs_and_skips_values() -> None:
+    expected = [_exchange("s", _stream(content="Hello", chunks=2))]
+    actual = [_exchange("s", _stream(RUN_B, content="Good morning", chunks=7))]
+    assert _summary(_compare(expected, actual)) == [("replay.event-order", "s", 4, "")]
+    assert _compare(expected, actual, compare_values=False) == []
+
+
+def test_relaxed_still_judges_order_and_shape() -> None:
+    expected = [_exchange("s", _stream())]
+    no_metadata = _stream().replace(b"event: messages/metadata", b"event: values")
+    findings = _compare(expected, [_exchange("s", no_metadata)], compare_values=False)
+    assert _summary(findings) == [("replay.event-order", "s", 1, "")]
+    assert "relaxed" in findings[0].message
+    reshaped = _sse(
+        ("metadata", {"run_id": RUN_A, "attempt": 1}),
+        ("messages/metadata", {AI_ID: {"metadata": {"node": "agent"}}}),
+        ("messages/partial", [{"id": AI_ID, "text": "H", "type": "ai"}]),
+        ("values", {"messages": [{"id": AI_ID, "content": "H"}]}),
+    )
+    findings = _compare(expected, [_exchange("s", reshaped)], compare_values=False)
+    assert _summary(findings)[0] == ("replay.shape", "s", 2, "/0/content")
+
+
+def test_relaxed_ignores_what_is_inside_model_dependent_keys() -> None:
+    expected = _sse(("values", {"response_metadata": {"finish_reason": "stop", "model": "a"}}))
+    actual = _sse(("values", {"response_metadata": {"stop_reason": None}}))
+    exchanges = ([_exchange("s", expected)], [_exchange("s", actual)])
+    assert _compare(*exchanges, compare_values=False) == []
+    assert _summary(_compare(*exchanges)) == [
+        ("replay.shape", "s", 0, "/response_metadata/finish_reason")
+    ]
+
+
+def test_every_rule_cited_is_documented() -> None:
+    expected = [_exchange("a", b"{}", headers=JSON), _exchange("b", _stream())]
+    actual = [_exchange("b", _sse(("values", {})))]
+    for finding in _compare(expected, actual):
+        assert finding.rule in REPLAY_RULES
+
+
+def test_never_raises_on_garbage() -> None:
+    garbage = [
+        _exchange("s", b"\xff\x00data: {\r\n\r\n", headers=[("content-type", "text/event-stream")])
+    ]
+    other = [_exchange("s", b"event: x\ndata: [1,\n\n")]
+    findings = _compare(garbage, other) + _compare(other, garbage)
+    assert all(f.rule in REPLAY_RULES for f in findings)

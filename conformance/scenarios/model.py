@@ -1,0 +1,173 @@
+"""The scenario model: what to send, in which order, and what to remember from the answers.
+
+Steps are plain frozen data; ``conformance.client`` executes them. Strings in paths, bodies
+and header values may hold ``{variable}`` placeholders, filled from values captured by earlier
+steps (``Capture`` kinds below), from ``NewId`` steps, or from the built-in ``{llm_url}`` (the
+fake or live model's OpenAI-compatible base URL). A string that is exactly one placeholder is
+replaced by the captured value itself, whatever its JSON type; elsewhere the value is
+formatted into the string.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+# --- what to remember from a response -------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FromJson:
+    """The value at a JSON pointer (RFC 6901) of a JSON response body."""
+
+    variable: str
+    pointer: str
+
+
+@dataclass(frozen=True, slots=True)
+class FromHeader:
+    """A named group of a regular expression matched against a response header.
+
+    E.g. ``FromHeader("run_id", "content-location", r"/runs/(?P<value>[^/]+)$")``.
+    """
+
+    variable: str
+    header: str
+    pattern: str
+    group: str = "value"
+
+
+@dataclass(frozen=True, slots=True)
+class FromEvent:
+    """The value at a JSON pointer of the data of the ``index``-th SSE event named ``event``."""
+
+    variable: str
+    event: str
+    pointer: str
+    index: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class FromEventId:
+    """The ``id:`` of the ``index``-th SSE event carrying data (0-based; negative counts from the
+    end), e.g. for a later ``Last-Event-ID``."""
+
+    variable: str
+    index: int
+
+
+Capture = FromJson | FromHeader | FromEvent | FromEventId
+
+
+# --- steps ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One HTTP request whose whole response is read (JSON endpoints, ``/runs/wait``, joins).
+
+    ``body`` is JSON (None sends no body); ``raw_body`` sends these exact bytes instead, for
+    deliberately malformed requests. ``expect_status`` is what ``langgraph dev`` answers: the
+    recorder refuses a recording that differs, the checker compares against the fixture.
+    """
+
+    name: str
+    method: str
+    path: str
+    body: Any = None
+    raw_body: bytes | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    expect_status: int = 200
+    captures: tuple[Capture, ...] = ()
+    background: bool = False
+    """Start it and go on with the next step; an ``Await`` step collects it later."""
+
+
+@dataclass(frozen=True, slots=True)
+class Stream:
+    """One request answered with ``text/event-stream``, e.g. ``POST /threads/{id}/runs/stream``
+    or a join ``GET /threads/{id}/runs/{run}/stream`` (``Last-Event-ID`` goes in headers).
+
+    Read until the server closes it, or, with ``disconnect_after_events``, until that many
+    events carrying data arrived, then the client disconnects (heartbeat comments do not
+    count).
+    """
+
+    name: str
+    method: str
+    path: str
+    body: Any = None
+    headers: tuple[tuple[str, str], ...] = (("accept", "text/event-stream"),)
+    expect_status: int = 200
+    captures: tuple[Capture, ...] = ()
+    disconnect_after_events: int | None = None
+    background: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class WaitForEvents:
+    """Block until the background stream ``step`` has received ``count`` events with data.
+
+    Makes "the first run is under way" a fact rather than a guess about timing.
+    """
+
+    step: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Await:
+    """Block until the background step ``step`` has finished (its response fully read)."""
+
+    step: str
+
+
+@dataclass(frozen=True, slots=True)
+class Poll:
+    """GET ``path`` until the JSON value at ``pointer`` is one of ``until``, bounded by the run's
+    timeout. Only the final response is recorded, so the number of polls never shows.
+
+    ``expect_status`` may be 404 with ``until=()``: poll until the resource is gone.
+    """
+
+    name: str
+    path: str
+    pointer: str = "/status"
+    until: tuple[Any, ...] = ()
+    expect_status: int = 200
+    interval: float = 0.05
+    captures: tuple[Capture, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class NewId:
+    """Bind ``variable`` to a fresh UUID (ids the client chooses, unique markers for search)."""
+
+    variable: str
+
+
+Step = Request | Stream | WaitForEvents | Await | Poll | NewId
+
+RECORDED_STEPS = (Request, Stream, Poll)
+"""The step kinds that produce an exchange in the transcript, named by their ``name``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    name: str
+    description: str
+    capability: str
+    """One of ``conformance.capabilities.CAPABILITIES``."""
+    model_dependent: bool
+    """True when response content depends on the model (relaxed in live-LLM runs)."""
+    steps: tuple[Step, ...]
+
+    def step(self, name: str) -> Step:
+        for step in self.steps:
+            if isinstance(step, RECORDED_STEPS) and step.name == name:
+                return step
+        raise KeyError(f"scenario {self.name!r} has no step {name!r}")
+
+    @property
+    def recorded_step_names(self) -> tuple[str, ...]:
+        return tuple(step.name for step in self.steps if isinstance(step, RECORDED_STEPS))

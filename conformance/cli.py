@@ -23,15 +23,13 @@ _SUBCOMMANDS: dict[str, tuple[str, str]] = {
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="conformance", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="conformance",
+        description="Check a LangGraph Platform server's streaming API against `langgraph dev`.",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module_name, help_text) in _SUBCOMMANDS.items():
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as error:
-            if error.name != module_name:
-                raise
-            continue
+        module = importlib.import_module(module_name)
         subparser = sub.add_parser(name, help=help_text, description=help_text)
         module.add_arguments(subparser)
         subparser.set_defaults(_run=module.run)

@@ -24,7 +24,7 @@ import threading
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
@@ -106,6 +106,7 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     config.addinivalue_line("markers", "conformance: a LangGraph streaming conformance check")
     config.stash[_SESSION_KEY] = _ConformanceSession(config)
+    config.pluginmanager.register(_Deselection(), "conformance-deselection")
 
 
 # --- one check of the target, shared by every item ----------------------------------------------
@@ -124,6 +125,7 @@ class _ConformanceSession:
             self.headers = dict(check.parse_header(h) for h in option("conformance_header"))
             self.graph_map = dict(check.parse_graph_mapping(g) for g in option("conformance_graph"))
             catalogue = check._catalogue()
+            self.catalogue_names = list(catalogue)
             self.scenarios = check.select_scenarios(
                 catalogue, option("conformance_scenario"), option("conformance_capability")
             )
@@ -287,8 +289,7 @@ class ConformanceRoot(pytest.Collector):
     def collect(self) -> list[pytest.Item | pytest.Collector]:
         session = _session(self.config)
         children: list[pytest.Item | pytest.Collector] = [
-            ScenarioCollector.from_parent(self, name=scenario.name)
-            for scenario in session.scenarios
+            ScenarioCollector.from_parent(self, name=name) for name in session.catalogue_names
         ]
         children.append(CapabilitiesCollector.from_parent(self, name=CAPABILITIES_NAME))
         return children
@@ -303,7 +304,9 @@ class ScenarioCollector(pytest.Collector):
         ]
         items += [RuleItem.from_parent(self, name=rule) for rule in _catalogue_rule_ids()]
         if _wants_snapshots(self.config):
-            items.append(SnapshotItem.from_parent(self, name=SNAPSHOT_ITEM))
+            items.append(
+                pytest.Function.from_parent(self, name=SNAPSHOT_ITEM, callobj=conformance_snapshot)
+            )
         return items
 
 
@@ -328,6 +331,9 @@ def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
     # tryfirst: the items must exist before -k, -m, --deselect and syrupy look at the list.
+    # Every scenario of the catalogue is collected, so that syrupy knows a run is partial
+    # (and does not call the other scenarios' snapshots unused); the scenarios not selected
+    # are deselected last, by _Deselection.
     if not _active(config):
         return
     # An explicit node id: the session's is empty, and ids must read conformance::...
@@ -335,7 +341,31 @@ def pytest_collection_modifyitems(
     items.extend(_expand(root))
 
 
+class _Deselection:
+    """A second hook implementation, ordered last (a module holds one of each name)."""
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(
+        self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+    ) -> None:
+        selected = {scenario.name for scenario in _session(config).scenarios}
+        keep: list[pytest.Item] = []
+        drop: list[pytest.Item] = []
+        for item in items:
+            other = isinstance(item.parent, ScenarioCollector) and item.parent.name not in selected
+            (drop if other else keep).append(item)
+        if drop:
+            config.hook.pytest_deselected(items=drop)
+            items[:] = keep
+
+
 # --- items -------------------------------------------------------------------------------------
+
+
+def _could_not_run(error: CouldNotRun) -> NoReturn:
+    # The message says it all; a traceback through the plugin would only hide it (and
+    # formatting one per item is slow when an unreachable target errors them all).
+    pytest.fail(f"could not run: {error}", pytrace=False)
 
 
 class ConformanceFailure(AssertionError):
@@ -362,8 +392,11 @@ class _ScenarioItem(pytest.Item):
         return self.parent.name
 
     def setup(self) -> None:
-        # Raised in setup so pytest reports an error, not a failure and never a pass.
-        self.scenario_result = _session(self.config).scenario(self.scenario_name)
+        # Failed in setup so pytest reports an error, not a failure and never a pass.
+        try:
+            self.scenario_result = _session(self.config).scenario(self.scenario_name)
+        except CouldNotRun as error:
+            _could_not_run(error)
 
     def _mine(self, finding: Any) -> bool:
         raise NotImplementedError
@@ -429,27 +462,39 @@ def _stale_for(item: _ScenarioItem, belongs: Any) -> list[str]:
     ]
 
 
-def _snapshot_test() -> None:
-    """Named in syrupy's test location; the snapshot item does the work."""
+def conformance_snapshot(request: pytest.FixtureRequest, snapshot: Any) -> None:
+    """The target's own normalised transcript of this scenario against its syrupy snapshot.
 
+    A real test function (syrupy tracks only those, for its unused-snapshot report), called
+    by the ``conformance::<scenario>::snapshot`` items with syrupy's ``snapshot`` fixture.
+    """
+    from conformance.report.snapshot import TranscriptSnapshotExtension, snapshot_text
 
-class SnapshotItem(_ScenarioItem):
-    obj = staticmethod(_snapshot_test)
-
-    def runtest(self) -> None:
-        from conformance.report.snapshot import snapshot_assertion, snapshot_text
-
-        transcript = _session(self.config).transcripts.get(self.scenario_name)
-        if transcript is None:
-            raise CouldNotRun(f"no transcript of {self.scenario_name} to snapshot")
-        assert snapshot_assertion(self) == snapshot_text(transcript)
+    item = request.node
+    assert item.parent is not None
+    scenario = item.parent.name
+    session = _session(item.config)
+    try:
+        session.scenario(scenario)
+    except CouldNotRun as error:
+        _could_not_run(error)
+    transcript = session.transcripts.get(scenario)
+    if transcript is None:
+        _could_not_run(CouldNotRun(f"no transcript of {scenario} to snapshot"))
+    with warnings.catch_warnings():
+        # syrupy expects a snapshot named after the test function; ours are named after the
+        # scenario, on purpose (one readable file per scenario).
+        warnings.filterwarnings(
+            "ignore", message=r"\s*Can not relate snapshot name", category=UserWarning
+        )
+        assert snapshot.use_extension(TranscriptSnapshotExtension) == snapshot_text(transcript)
 
 
 class CapabilityItem(pytest.Item):
     def setup(self) -> None:
         result = _session(self.config).result()
         if result.fatal_error:
-            raise CouldNotRun(result.fatal_error)
+            _could_not_run(CouldNotRun(result.fatal_error))
 
     def runtest(self) -> None:
         from conformance.report.results import CapabilityStatus

@@ -1,0 +1,505 @@
+"""``conformance check`` orchestration: selection, judging, concurrency, baseline, exit codes.
+
+The target is a fake runner here (the real client and server are exercised in
+test_check_reference.py and the broken-server tests); the judges are replaced where a test is
+about orchestration rather than about rules.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import http.server
+import io
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance import check
+from conformance.baseline import Baseline
+from conformance.client import ScenarioError, TargetUnreachable
+from conformance.findings import Finding, Severity
+from conformance.processes import free_port
+from conformance.scenarios.model import Scenario
+from conformance.transcript import (
+    Chunk,
+    Exchange,
+    RecordedRequest,
+    RecordedResponse,
+    Transcript,
+    dump,
+)
+
+
+def _scenario(name: str, capability: str = "runs", *, model_dependent: bool = True) -> Scenario:
+    return Scenario(
+        name=name,
+        description=f"{name} story",
+        capability=capability,
+        model_dependent=model_dependent,
+        steps=(),
+    )
+
+
+def _transcript(name: str, *, stream: bool = True) -> Transcript:
+    path = "/threads/t/runs/stream" if stream else "/threads"
+    content_type = "text/event-stream; charset=utf-8" if stream else "application/json"
+    return Transcript(
+        scenario=name,
+        exchanges=[
+            Exchange(
+                step="only",
+                request=RecordedRequest(method="POST", path=path),
+                response=RecordedResponse(
+                    status=200,
+                    headers=[("content-type", content_type)],
+                    chunks=[Chunk(at_ms=1.0, data=b"{}")],
+                ),
+            )
+        ],
+    )
+
+
+@pytest.fixture
+def fixtures_dir(tmp_path: Path) -> Path:
+    directory = tmp_path / "fixtures"
+    directory.mkdir()
+    for name in ("alpha", "beta", "gamma", "delta"):
+        dump(_transcript(name), directory / f"{name}.json")
+    return directory
+
+
+@pytest.fixture
+def fake_judge(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """Judge by a table: scenario -> findings; records the compare_values each one got."""
+    table: dict[str, Any] = {"findings": {}, "compare_values": {}}
+
+    def judge(name: str, fixture: Transcript, actual: Transcript, *, compare_values: bool):
+        table["compare_values"][name] = compare_values
+        return list(table["findings"].get(name, []))
+
+    monkeypatch.setattr(check, "judge_transcript", judge)
+    return table
+
+
+async def _runner(scenario: Scenario, base_url: str, **options: Any) -> Transcript:
+    return _transcript(scenario.name)
+
+
+@pytest.fixture
+def reachable_url() -> Iterator[str]:
+    """A loopback HTTP server that answers anything: a reachable target for the runner."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("content-length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def _must(rule: str) -> Finding:
+    return Finding(rule=rule, severity=Severity.MUST, message=f"{rule} broken")
+
+
+# --- parsing and selection ---------------------------------------------------------------------
+
+
+def test_parse_header_and_graph() -> None:
+    assert check.parse_header("Authorization: Bearer a:b") == ("Authorization", "Bearer a:b")
+    assert check.parse_graph_mapping("agent = mine") == ("agent", "mine")
+    for bad in ("no colon", ": value", "two words: x"):
+        with pytest.raises(check.UsageError, match="expected 'Name: value'"):
+            check.parse_header(bad)
+    for bad in ("agent", "=mine", "agent="):
+        with pytest.raises(check.UsageError, match="expected 'scenario_graph=target_graph'"):
+            check.parse_graph_mapping(bad)
+
+
+def test_select_scenarios() -> None:
+    catalogue = {s.name: s for s in (_scenario("a", "runs"), _scenario("b", "store"))}
+    assert check.select_scenarios(catalogue) == list(catalogue.values())
+    assert [s.name for s in check.select_scenarios(catalogue, ["b"])] == ["b"]
+    assert [s.name for s in check.select_scenarios(catalogue, [], ["runs"])] == ["a"]
+    assert check.select_scenarios(catalogue, [], ["join"]) == []
+    with pytest.raises(check.UsageError, match=r"unknown scenario.*nope"):
+        check.select_scenarios(catalogue, ["nope"])
+    with pytest.raises(check.UsageError, match=r"unknown capability.*nope"):
+        check.select_scenarios(catalogue, [], ["nope"])
+
+
+def test_relaxation_for_live_llm_and_mapped_graphs() -> None:
+    model = _scenario("m", model_dependent=True)
+    fixed = _scenario("f", model_dependent=False)
+    assert check.relaxation(model, llm_mode="fake", graph_map={}) == ""
+    assert check.relaxation(model, llm_mode="live", graph_map={}) == check.LIVE_LLM_RELAXATION
+    assert check.relaxation(fixed, llm_mode="live", graph_map={}) == ""
+    assert (
+        check.relaxation(fixed, llm_mode="fake", graph_map={"a": "b"}) == check.GRAPH_MAP_RELAXATION
+    )
+
+
+# --- judging ----------------------------------------------------------------------------------
+
+
+async def test_missing_fixture_is_an_error_not_a_pass(tmp_path: Path, fake_judge: Any) -> None:
+    result, transcript = await check.judge_scenario(
+        _scenario("absent"),
+        check.Target(url="http://x", llm_url="http://llm"),
+        fixtures_dir=tmp_path,
+        baseline=Baseline(),
+        runner=_runner,
+    )
+    assert result.status.value == "error"
+    assert "no recorded fixture" in result.error and "--scenario absent" in result.error
+    assert transcript is None
+
+
+async def test_scenario_cut_short_is_judged_and_fails(fixtures_dir: Path, fake_judge: Any) -> None:
+    fake_judge["findings"]["alpha"] = [_must("stream.metadata-first")]
+
+    async def cut_short(scenario: Scenario, base_url: str, **options: Any) -> Transcript:
+        raise ScenarioError(
+            "no complete answer within 1 s",
+            scenario=scenario.name,
+            step="stream",
+            transcript=_transcript(scenario.name),
+        )
+
+    result, _ = await check.judge_scenario(
+        _scenario("alpha"),
+        check.Target(url="http://x", llm_url="http://llm"),
+        fixtures_dir=fixtures_dir,
+        baseline=Baseline(),
+        runner=cut_short,
+    )
+    assert [f.rule for f in result.failures] == [check.INCOMPLETE_RULE, "stream.metadata-first"]
+    assert result.failures[0].step == "stream"
+    assert result.also_exercised == {"sse_framing"}
+
+
+async def test_a_judge_that_raises_is_reported_as_a_suite_error(
+    fixtures_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken_judge(*args: Any, **kwargs: Any) -> list[Finding]:
+        raise KeyError("boom")
+
+    monkeypatch.setattr(check, "judge_transcript", broken_judge)
+    result, _ = await check.judge_scenario(
+        _scenario("alpha"),
+        check.Target(url="http://x", llm_url="http://llm"),
+        fixtures_dir=fixtures_dir,
+        baseline=Baseline(),
+        runner=_runner,
+    )
+    assert result.status.value == "error"
+    assert "KeyError: 'boom'" in result.error
+
+
+async def test_an_unforeseen_runner_failure_is_a_suite_error(
+    fixtures_dir: Path, fake_judge: Any
+) -> None:
+    async def crashes(scenario: Scenario, base_url: str, **options: Any) -> Transcript:
+        raise RuntimeError("client bug")
+
+    result, transcript = await check.judge_scenario(
+        _scenario("alpha"),
+        check.Target(url="http://x", llm_url="http://llm"),
+        fixtures_dir=fixtures_dir,
+        baseline=Baseline(),
+        runner=crashes,
+    )
+    assert result.status.value == "error"
+    assert "RuntimeError: client bug" in result.error
+    assert transcript is None
+
+
+async def test_check_target_bounds_concurrency_and_keeps_order(
+    fixtures_dir: Path, fake_judge: Any, reachable_url: str
+) -> None:
+    running = 0
+    peak = 0
+
+    async def slow_runner(scenario: Scenario, base_url: str, **options: Any) -> Transcript:
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        await asyncio.sleep(0.05)
+        running -= 1
+        return _transcript(scenario.name)
+
+    scenarios = [_scenario(name) for name in ("alpha", "beta", "gamma", "delta")]
+    finished: list[str] = []
+    result = await check.check_target(
+        scenarios,
+        check.Target(url=reachable_url, llm_url="http://llm", llm_mode="live"),
+        fixtures_dir=fixtures_dir,
+        concurrency=2,
+        on_result=lambda r: finished.append(r.name),
+        runner=slow_runner,
+    )
+    assert peak == 2
+    assert sorted(finished) == sorted(s.name for s in scenarios)
+    assert [r.name for r in result.scenarios] == ["alpha", "beta", "gamma", "delta"]
+    assert result.exit_code == 0
+    # live LLM, model-dependent scenarios: values never compared, and the report says so
+    assert set(fake_judge["compare_values"].values()) == {False}
+    assert all(r.relaxed == check.LIVE_LLM_RELAXATION for r in result.scenarios)
+    assert check.relaxed_comparisons_note() in result.run.notes
+    assert "values not compared" in check.relaxed_comparisons_note()
+
+
+async def test_baseline_expected_new_and_stale(
+    fixtures_dir: Path, fake_judge: Any, reachable_url: str
+) -> None:
+    fake_judge["findings"] = {
+        "alpha": [_must("rule.expected")],
+        "beta": [_must("rule.new")],
+    }
+    baseline = Baseline(
+        entries=frozenset(
+            {("alpha", "rule.expected"), ("gamma", "rule.fixed"), ("delta", "rule.x")}
+        ),
+        path="b.txt",
+    )
+    scenarios = [_scenario(name) for name in ("alpha", "beta", "gamma")]
+    result = await check.check_target(
+        scenarios,
+        check.Target(url=reachable_url, llm_url="http://llm"),
+        fixtures_dir=fixtures_dir,
+        baseline=baseline,
+        runner=_runner,
+    )
+    statuses = {r.name: r.status.value for r in result.scenarios}
+    assert statuses == {"alpha": "pass", "beta": "fail", "gamma": "pass"}
+    # delta did not run: its entry is neither confirmed nor stale
+    assert [entry.id for entry in result.stale] == ["gamma::rule.fixed"]
+    assert result.exit_code == 1
+    assert result.run.baseline_path == "b.txt"
+
+
+async def test_only_baselined_failures_pass(
+    fixtures_dir: Path, fake_judge: Any, reachable_url: str
+) -> None:
+    fake_judge["findings"] = {"alpha": [_must("rule.expected")]}
+    result = await check.check_target(
+        [_scenario("alpha")],
+        check.Target(url=reachable_url, llm_url="http://llm"),
+        fixtures_dir=fixtures_dir,
+        baseline=Baseline(entries=frozenset({("alpha", "rule.expected")})),
+        runner=_runner,
+    )
+    assert result.exit_code == 0
+
+
+async def test_unreachable_target_is_fatal_never_a_pass(fixtures_dir: Path) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    result = await check.check_target(
+        [_scenario("alpha")],
+        check.Target(url=url, llm_url="http://llm"),
+        fixtures_dir=fixtures_dir,
+        runner=_runner,
+    )
+    assert result.exit_code == 2
+    assert "unreachable" in result.fatal_error and url in result.fatal_error
+    assert result.level == "none"
+
+
+async def test_target_lost_mid_run_is_fatal(
+    fixtures_dir: Path, fake_judge: Any, reachable_url: str
+) -> None:
+    async def dies(scenario: Scenario, base_url: str, **options: Any) -> Transcript:
+        if scenario.name == "beta":
+            raise TargetUnreachable("connection refused")
+        return _transcript(scenario.name)
+
+    result = await check.check_target(
+        [_scenario("alpha"), _scenario("beta")],
+        check.Target(url=reachable_url, llm_url="http://llm"),
+        fixtures_dir=fixtures_dir,
+        concurrency=1,
+        runner=dies,
+    )
+    assert result.exit_code == 2
+    assert "became unreachable" in result.fatal_error
+
+
+async def test_nothing_selected_is_fatal(fixtures_dir: Path) -> None:
+    result = await check.check_target(
+        [], check.Target(url="http://127.0.0.1:9", llm_url="x"), fixtures_dir=fixtures_dir
+    )
+    assert result.exit_code == 2
+    assert "no scenario selected" in result.fatal_error
+
+
+async def test_mapped_graphs_are_judged_by_shapes_and_the_report_says_so(
+    fixtures_dir: Path, fake_judge: Any, reachable_url: str
+) -> None:
+    result = await check.check_target(
+        [_scenario("alpha", model_dependent=False)],
+        check.Target(url=reachable_url, llm_url="http://llm", graph_map={"agent": "mine"}),
+        fixtures_dir=fixtures_dir,
+        runner=_runner,
+    )
+    assert fake_judge["compare_values"] == {"alpha": False}
+    assert check.GRAPH_MAP_RELAXATION in result.run.notes
+    assert result.run.graph_map == {"agent": "mine"}
+
+
+# --- the command --------------------------------------------------------------------------------
+
+
+def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    # The check command alone: the other subcommands are not this module's business.
+    parser = argparse.ArgumentParser(prog="conformance check")
+    check.add_arguments(parser)
+    code = check.run(parser.parse_args(argv))
+    return code, capsys.readouterr().out
+
+
+def test_cli_unreachable_target_exits_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, fixtures_dir: Path
+) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    report = tmp_path / "report.json"
+    junit = tmp_path / "junit.xml"
+    code, out = _cli(
+        capsys,
+        "--target",
+        url,
+        "--llm-url",
+        "http://127.0.0.1:1/v1",
+        "--fixtures",
+        str(fixtures_dir),
+        "--report-json",
+        str(report),
+        "--junit",
+        str(junit),
+    )
+    assert code == 2
+    assert "COULD NOT RUN" in out and "unreachable" in out
+    written = json.loads(report.read_text())
+    assert written["exit_code"] == 2 and written["outcome"] == "could not run"
+    assert "<error" in junit.read_text()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--scenario", "no_such_scenario"], "unknown scenario(s): no_such_scenario"),
+        (["--capability", "teleport"], "unknown capability(ies): teleport"),
+        (["--header", "broken"], "expected 'Name: value'"),
+        (["--graph", "broken"], "expected 'scenario_graph=target_graph'"),
+        (["--concurrency", "0"], "must be at least 1"),
+        (["--fixtures", "/nonexistent/dir"], "not a directory"),
+    ],
+)
+def test_cli_bad_input_exits_2_with_a_clear_message(
+    capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    code, out = _cli(capsys, "--target", "http://127.0.0.1:9", *argv)
+    assert code == 2
+    assert message in out
+
+
+def test_cli_baseline_naming_an_unknown_scenario_exits_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    baseline = tmp_path / "baseline.txt"
+    baseline.write_text("no_such_scenario::stream.metadata-first\n")
+    code, out = _cli(capsys, "--target", "http://127.0.0.1:9", "--baseline", str(baseline))
+    assert code == 2
+    assert "names unknown scenario(s): no_such_scenario" in out
+
+
+def test_cli_zero_scenarios_selected_exits_2(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, fixtures_dir: Path
+) -> None:
+    monkeypatch.setattr(check, "_catalogue", lambda: {"alpha": _scenario("alpha", "runs")})
+    code, out = _cli(
+        capsys,
+        "--target",
+        "http://127.0.0.1:9",
+        "--fixtures",
+        str(fixtures_dir),
+        "--capability",
+        "store",
+    )
+    assert code == 2
+    assert "no scenario selected" in out
+
+
+def test_cli_full_run_writes_every_report(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    fixtures_dir: Path,
+    fake_judge: Any,
+    reachable_url: str,
+) -> None:
+    catalogue = {name: _scenario(name) for name in ("alpha", "beta")}
+    monkeypatch.setattr(check, "_catalogue", lambda: catalogue)
+
+    async def runner(scenario: Scenario, base_url: str, **options: Any) -> Transcript:
+        assert options["headers"] == {"Authorization": "Bearer t"}
+        return _transcript(scenario.name)
+
+    monkeypatch.setattr("conformance.client.run_scenario", runner)
+    fake_judge["findings"] = {"beta": [_must("stream.metadata-first")]}
+    paths = {name: tmp_path / name for name in ("r.json", "j.xml", "m.md", "base.txt")}
+    code, out = _cli(
+        capsys,
+        "--target",
+        reachable_url,
+        "--llm-url",
+        "http://127.0.0.1:1/v1",
+        "--fixtures",
+        str(fixtures_dir),
+        "--header",
+        "Authorization: Bearer t",
+        "--report-json",
+        str(paths["r.json"]),
+        "--junit",
+        str(paths["j.xml"]),
+        "--markdown",
+        str(paths["m.md"]),
+        "--write-baseline",
+        str(paths["base.txt"]),
+    )
+    assert code == 1
+    assert "FAIL  beta" in out and "PASS  alpha" in out
+    report = json.loads(paths["r.json"].read_text())
+    assert report["summary"]["failed"] == 1 and report["target"] == reachable_url
+    assert 'name="beta"' in paths["j.xml"].read_text()
+    assert "| beta | runs | FAIL |" in paths["m.md"].read_text()
+    assert paths["base.txt"].read_text().splitlines()[-1] == "beta::stream.metadata-first"
+    # the written baseline turns that run green
+    code, out = _cli(
+        capsys,
+        "--target",
+        reachable_url,
+        "--llm-url",
+        "http://127.0.0.1:1/v1",
+        "--fixtures",
+        str(fixtures_dir),
+        "--header",
+        "Authorization: Bearer t",
+        "--baseline",
+        str(paths["base.txt"]),
+    )
+    assert code == 0, out
+    assert io.StringIO(out).read().count("CONFORMANT") == 1

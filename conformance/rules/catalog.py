@@ -147,6 +147,16 @@ _RULE_LIST: tuple[Rule, ...] = (
         "Clients learn the run id from it; langgraph dev always sends it first.",
     ),
     Rule(
+        "stream.ends",
+        Severity.MUST,
+        "A stream ends once its run is terminal; a join of a finished run replays what it has "
+        "and closes, and no stream goes on with heartbeats alone.",
+        "runs",
+        "langgraph_sdk and useStream wait for the stream to close; a server that keeps a "
+        "finished run's stream open with heartbeats (a bug other implementations shipped on "
+        "rejoin after a restart) hangs the client for ever.",
+    ),
+    Rule(
         "stream.metadata-attempt",
         Severity.SHOULD,
         "The metadata event carries attempt, a positive integer.",

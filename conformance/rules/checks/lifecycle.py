@@ -51,6 +51,20 @@ def metadata_first(context: StreamContext) -> Iterator[Violation]:
         )
 
 
+def stream_ends(context: StreamContext) -> Iterator[Violation]:
+    # The client gives up only after its step timeout: whatever the stream sent by then, it
+    # did not end, so a client waiting for the close would hang.
+    if context.source.closed_by == "timeout":
+        yield Violation(
+            "stream.ends",
+            f"the stream did not end: the client gave up waiting after {len(context.events)} "
+            "event(s)",
+            event_index=len(context.events),
+            expected="the stream closes when the run is terminal",
+            actual="still open",
+        )
+
+
 def nothing_after_error(context: StreamContext) -> Iterator[Violation]:
     error_index = next((view.index for view in context.events if view.name == "error"), None)
     if error_index is None:
@@ -93,4 +107,4 @@ def error_payload(context: StreamContext) -> Iterator[Violation]:
                 break
 
 
-CHECKS = (metadata_first, nothing_after_error, error_payload)
+CHECKS = (metadata_first, stream_ends, nothing_after_error, error_payload)

@@ -231,6 +231,11 @@ INVALID: list[Case] = [
         0,
     ),
     Case(
+        "stream.ends",
+        lambda: stream(sse(*values_events()) + b": heartbeat\r\n\r\n", closed_by="timeout"),
+        len(values_events()),
+    ),
+    Case(
         "stream.nothing-after-error",
         lambda: stream(sse(metadata(), ("error", {"error": "E", "message": "m"}), ("values", {}))),
         2,
@@ -437,7 +442,8 @@ def test_location_must_name_the_metadata_run() -> None:
 
 def test_a_closed_empty_stream_of_a_new_run_lacks_metadata() -> None:
     assert _rules(stream(b"")) == [("stream.metadata-first", 0)]
-    assert _rules(stream(b"", closed_by="timeout")) == []
+    # A stream the client gave up on did not end: that, and only that, is the finding.
+    assert _rules(stream(b"", closed_by="timeout")) == [("stream.ends", 0)]
 
 
 # --- never raises --------------------------------------------------------------------------------

@@ -1,0 +1,129 @@
+"""``reference-server``: serve a langgraph.json like ``langgraph dev``, on granian.
+
+One granian worker process serves the Quart app (the run manager lives in process, so more
+workers would split runs between them). The settings reach the worker through the
+``REFERENCE_SERVER_SETTINGS`` environment variable; ``reference_server.asgi`` reads it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from reference_server.settings import (
+    DEFAULT_DATABASE_PATH,
+    DEFAULT_MAX_BODY_BYTES,
+    SETTINGS_ENVIRONMENT_VARIABLE,
+    AuthSettings,
+    Settings,
+    settings_to_json,
+)
+
+_APP_FACTORY = "reference_server.asgi:create_app_from_environment"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="reference-server",
+        description="Serve the graphs of a langgraph.json with the LangGraph Platform API.",
+    )
+    parser.add_argument("--config", type=Path, default=Path("langgraph.json"))
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=2024)
+    storage = parser.add_mutually_exclusive_group()
+    storage.add_argument(
+        "--database",
+        type=Path,
+        default=DEFAULT_DATABASE_PATH,
+        help=f"SQLite file holding everything (default: {DEFAULT_DATABASE_PATH})",
+    )
+    storage.add_argument(
+        "--in-memory", action="store_true", help="keep everything in memory, lost on exit"
+    )
+    parser.add_argument("--max-concurrent-runs", type=int, default=4)
+    parser.add_argument("--heartbeat-seconds", type=float, default=5.0)
+    parser.add_argument("--max-body-bytes", type=int, default=DEFAULT_MAX_BODY_BYTES)
+    parser.add_argument(
+        "--cors-allow-origin",
+        action="append",
+        dest="cors_allow_origins",
+        help="an allowed CORS origin (repeatable; default: any)",
+    )
+    auth = parser.add_argument_group("auth (off unless one key source is given)")
+    keys = auth.add_mutually_exclusive_group()
+    keys.add_argument("--auth-hs256-secret", help="verify HS256 tokens with this secret")
+    keys.add_argument("--auth-jwks-url", help="verify RS256/ES256 tokens with this JWKS url")
+    keys.add_argument("--auth-jwks-file", type=Path, help="verify with the JWKS in this file")
+    auth.add_argument("--auth-audience", help="required 'aud' claim")
+    auth.add_argument("--auth-issuer", help="required 'iss' claim")
+    parser.add_argument(
+        "--log-level", default="info", choices=["debug", "info", "warning", "error"]
+    )
+    return parser
+
+
+def settings_from_arguments(arguments: argparse.Namespace) -> Settings:
+    return Settings(
+        config_path=arguments.config.resolve(),
+        host=arguments.host,
+        port=arguments.port,
+        database_path=None if arguments.in_memory else arguments.database.resolve(),
+        max_concurrent_runs=arguments.max_concurrent_runs,
+        heartbeat_seconds=arguments.heartbeat_seconds,
+        max_body_bytes=arguments.max_body_bytes,
+        cors_allow_origins=tuple(arguments.cors_allow_origins or ("*",)),
+        auth=AuthSettings(
+            hs256_secret=arguments.auth_hs256_secret,
+            jwks_url=arguments.auth_jwks_url,
+            jwks_file=arguments.auth_jwks_file.resolve() if arguments.auth_jwks_file else None,
+            audience=arguments.auth_audience,
+            issuer=arguments.auth_issuer,
+        ),
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    arguments = parser.parse_args(argv)
+    try:
+        settings = settings_from_arguments(arguments)
+    except ValueError as error:
+        parser.error(str(error))
+    if not settings.config_path.is_file():
+        parser.error(f"--config: {settings.config_path} does not exist")
+    # Load the graphs once here so a broken langgraph.json fails with its reason, before the
+    # worker starts.
+    from reference_server.graphs import GraphConfigError, GraphRegistry
+
+    try:
+        GraphRegistry(settings.config_path).load()
+    except GraphConfigError as error:
+        print(f"reference-server: {error}", file=sys.stderr)
+        return 2
+    if settings.database_path is not None:
+        settings.database_path.parent.mkdir(parents=True, exist_ok=True)
+
+    from granian.constants import Interfaces
+    from granian.log import LogLevels
+    from granian.server import Server
+
+    os.environ[SETTINGS_ENVIRONMENT_VARIABLE] = settings_to_json(settings)
+    server = Server(
+        _APP_FACTORY,
+        address=settings.host,
+        port=settings.port,
+        interface=Interfaces.ASGI,
+        workers=1,
+        factory=True,
+        log_level=LogLevels(arguments.log_level),
+        websockets=False,
+    )
+    server.serve()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

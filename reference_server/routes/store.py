@@ -1,0 +1,149 @@
+"""``/store``: put, get and delete items, search them, list namespaces.
+
+With auth on, each user's namespaces live under their own ``sub``: the API prefixes every
+namespace with it on the way in and strips it on the way out, so a user never sees nor touches
+another's items. Graphs reach the same store unscoped during their runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from langgraph.store.base import Item, SearchItem
+from pydantic import Field, field_validator
+from quart import Blueprint, Response, request
+
+from reference_server import context
+from reference_server.http import ApiError, RequestModel, json_response, no_content, parse_body
+
+blueprint = Blueprint("store", __name__)
+
+
+def _check_labels(namespace: list[str]) -> list[str]:
+    for label in namespace:
+        if not label or "." in label:
+            raise ValueError(
+                f"Namespace label '{label}' must be a non-empty string without periods"
+            )
+    return namespace
+
+
+class ItemPut(RequestModel):
+    namespace: list[str]
+    key: str = Field(min_length=1)
+    value: dict[str, Any]
+    index: Literal[False] | list[str] | None = None
+    ttl: float | None = None
+
+    _labels = field_validator("namespace")(_check_labels)
+
+
+class ItemDelete(RequestModel):
+    namespace: list[str]
+    key: str = Field(min_length=1)
+
+    _labels = field_validator("namespace")(_check_labels)
+
+
+class ItemSearch(RequestModel):
+    namespace_prefix: list[str] = Field(default_factory=list)
+    filter: dict[str, Any] | None = None
+    query: str | None = None
+    limit: int = Field(default=10, ge=1, le=1000)
+    offset: int = Field(default=0, ge=0)
+
+
+class NamespaceSearch(RequestModel):
+    prefix: list[str] | None = None
+    suffix: list[str] | None = None
+    max_depth: int | None = Field(default=None, ge=1)
+    limit: int = Field(default=100, ge=1, le=1000)
+    offset: int = Field(default=0, ge=0)
+
+
+@blueprint.put("/store/items")
+async def put_item() -> Response:
+    body = await parse_body(ItemPut, allow_empty=False)
+    await context.storage().store.aput(
+        _scoped(body.namespace), body.key, body.value, index=body.index, ttl=body.ttl
+    )
+    return no_content()
+
+
+@blueprint.get("/store/items")
+async def get_item() -> Response:
+    key = request.args.get("key")
+    if not key:
+        raise ApiError(422, '"key" is a required query parameter')
+    namespace = _namespace_from_query()
+    item = await context.storage().store.aget(_scoped(namespace), key)
+    return json_response(_item_record(item) if item is not None else None)
+
+
+@blueprint.delete("/store/items")
+async def delete_item() -> Response:
+    body = await parse_body(ItemDelete, allow_empty=False)
+    await context.storage().store.adelete(_scoped(body.namespace), body.key)
+    return no_content()
+
+
+@blueprint.post("/store/items/search")
+async def search_items() -> Response:
+    body = await parse_body(ItemSearch)
+    items = await context.storage().store.asearch(
+        _scoped(body.namespace_prefix),
+        query=body.query,
+        filter=body.filter,
+        limit=body.limit,
+        offset=body.offset,
+    )
+    return json_response({"items": [_item_record(item) for item in items]})
+
+
+@blueprint.post("/store/namespaces")
+async def list_namespaces() -> Response:
+    body = await parse_body(NamespaceSearch)
+    owner = context.current_owner()
+    prefix = _scoped(body.prefix or [])
+    max_depth = body.max_depth + 1 if body.max_depth is not None and owner else body.max_depth
+    namespaces = await context.storage().store.alist_namespaces(
+        prefix=tuple(prefix) or None,
+        suffix=tuple(body.suffix) if body.suffix else None,
+        max_depth=max_depth,
+        limit=body.limit,
+        offset=body.offset,
+    )
+    return json_response({"namespaces": [list(_unscoped(namespace)) for namespace in namespaces]})
+
+
+def _namespace_from_query() -> list[str]:
+    values = request.args.getlist("namespace")
+    # Upstream's SDK sends one dotted value; several repeated values are accepted too.
+    labels = values[0].split(".") if len(values) == 1 else values
+    labels = [label for label in labels if label != ""]
+    try:
+        return _check_labels(labels)
+    except ValueError as error:
+        raise ApiError(422, f'"namespace": {error}') from None
+
+
+def _scoped(namespace: list[str]) -> tuple[str, ...]:
+    owner = context.current_owner()
+    return (owner, *namespace) if owner is not None else tuple(namespace)
+
+
+def _unscoped(namespace: tuple[str, ...]) -> tuple[str, ...]:
+    return namespace[1:] if context.current_owner() is not None else namespace
+
+
+def _item_record(item: Item | SearchItem) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "namespace": list(_unscoped(item.namespace)),
+        "key": item.key,
+        "value": item.value,
+        "created_at": item.created_at.isoformat(),
+        "updated_at": item.updated_at.isoformat(),
+    }
+    if isinstance(item, SearchItem):
+        record["score"] = item.score
+    return record

@@ -1,0 +1,1 @@
+"""Runs: validation of run requests, their config, and the manager executing them."""

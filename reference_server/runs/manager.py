@@ -1,0 +1,574 @@
+"""Executes runs in the background and keeps their records, threads and event logs current.
+
+A run is created ``pending``, waits for its thread (runs of one thread execute one after the
+other: that is ``enqueue``) and for a free slot (``max_concurrent_runs`` server-wide), runs as
+``running`` and ends ``success``, ``error`` or ``interrupted``. The run record and its thread are
+written BEFORE the event log closes, so a client seeing its stream end already reads the final
+status (the SDKs decide whether to reconnect from it).
+
+Multitask strategies on a busy thread: ``reject`` refuses (409); ``interrupt`` cancels the runs
+in progress (they end ``interrupted``, their checkpoints kept); ``rollback`` cancels and deletes
+them and puts the thread state back to where it was before them; ``enqueue`` waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import orjson
+from langchain_core.runnables import RunnableConfig
+from langchain_core.utils.uuid import uuid7
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.pregel import Pregel
+from langgraph.types import Command
+
+from reference_server.graphs import GraphRegistry
+from reference_server.http import ApiError
+from reference_server.resources import now_iso, resolve_assistant
+from reference_server.runs.config import build_run_config, forwarded_headers, run_metadata
+from reference_server.runs.errors import error_payload
+from reference_server.runs.request import RunCreate
+from reference_server.settings import Settings
+from reference_server.storage.base import OWNER_METADATA_KEY, Record, Storage
+from reference_server.streaming.broker import RunEventLog
+from reference_server.streaming.graph_stream import GraphRunRequest, stream_graph_events
+from reference_server.streaming.serialise import dumps
+
+_LOGGER = logging.getLogger(__name__)
+
+CancelAction = Literal["interrupt", "rollback"]
+ACTIVE_STATUSES = ("pending", "running")
+THREAD_OR_ASSISTANT_NOT_FOUND = "Thread or assistant not found."
+# Upstream's wording, placeholders included.
+CANCEL_REASON_REQUEST = "interrupt requested via POST /threads/{thread_id}/runs/{run_id}/cancel"
+CANCEL_REASON_DISCONNECT = "client disconnected from the run stream (on_disconnect=cancel)"
+CANCEL_REASON_MULTITASK = "interrupted by a new run on the thread (multitask_strategy)"
+CANCEL_REASON_SHUTDOWN = "the server shut down while the run was in progress"
+BUSY_THREAD_DETAIL = (
+    "Thread is already running a task. Wait for it to finish or choose a different "
+    "multitask strategy."
+)
+
+
+@dataclass(eq=False)
+class RunHandle:
+    """A run this process knows live: its record, its event log and its task."""
+
+    run: Record
+    log: RunEventLog
+    body: RunCreate
+    assistant: Record
+    config: RunnableConfig
+    task: asyncio.Task[None] | None = None
+    finished: asyncio.Event = field(default_factory=asyncio.Event)
+    recorded: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set once the run record and the busy thread are written."""
+    cancel_action: CancelAction | None = None
+    cancel_reason: str | None = None
+    final_values: Any = None
+    error: dict[str, Any] | None = None
+    temporary_thread: bool = False
+
+    @property
+    def run_id(self) -> str:
+        return str(self.run["run_id"])
+
+    @property
+    def thread_id(self) -> str:
+        return str(self.run["thread_id"])
+
+
+@dataclass(frozen=True, slots=True)
+class RunOrigin:
+    """Where a run request came from: who sent it, with which headers, to which server."""
+
+    owner: str | None
+    headers: Mapping[str, str]
+    api_url: str
+
+
+class RunManager:
+    def __init__(self, storage: Storage, graphs: GraphRegistry, settings: Settings) -> None:
+        self._storage = storage
+        self._graphs = graphs
+        self._settings = settings
+        self._slots: asyncio.Semaphore | None = None
+        self._handles: dict[str, RunHandle] = {}
+        self._thread_locks: dict[str, asyncio.Lock] = {}
+        self._thread_runs: dict[str, list[RunHandle]] = {}
+        self._thread_listeners: dict[str, asyncio.Event] = {}
+        self._stopping = False
+
+    # lifecycle --------------------------------------------------------------------------
+    async def start(self) -> None:
+        self._slots = asyncio.Semaphore(self._settings.max_concurrent_runs)
+        await self._settle_interrupted_runs()
+
+    async def stop(self) -> None:
+        self._stopping = True
+        handles = [handle for handle in self._handles.values() if handle.task is not None]
+        for handle in handles:
+            handle.cancel_action = handle.cancel_action or "interrupt"
+            handle.cancel_reason = handle.cancel_reason or CANCEL_REASON_SHUTDOWN
+            assert handle.task is not None
+            handle.task.cancel()
+        for handle in handles:
+            assert handle.task is not None
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await handle.task
+
+    async def _settle_interrupted_runs(self) -> None:
+        """Runs a previous process left pending or running can never finish: mark them."""
+        for run in await self._storage.list_runs_with_status(ACTIVE_STATUSES):
+            run["status"] = "error"
+            run["updated_at"] = now_iso()
+            await self._storage.put_run(run)
+            thread = await self._storage.get_thread(str(run["thread_id"]), None)
+            if thread is not None and thread.get("status") == "busy":
+                thread["status"] = "idle"
+                thread["updated_at"] = now_iso()
+                await self._storage.put_thread(thread)
+
+    # queries ----------------------------------------------------------------------------
+    def handle(self, run_id: str) -> RunHandle | None:
+        return self._handles.get(run_id)
+
+    def all_runs(self) -> list[RunHandle]:
+        return list(self._handles.values())
+
+    @property
+    def storage(self) -> Storage:
+        return self._storage
+
+    def active_runs(self, thread_id: str) -> list[RunHandle]:
+        return list(self._thread_runs.get(thread_id, []))
+
+    async def wait_for_next_run(self, thread_id: str) -> None:
+        """Returns when a new run is created on ``thread_id``."""
+        listener = self._thread_listeners.setdefault(thread_id, asyncio.Event())
+        await listener.wait()
+
+    # creating ---------------------------------------------------------------------------
+    async def create_run(
+        self, body: RunCreate, *, thread_id: str | None, origin: RunOrigin
+    ) -> RunHandle:
+        """Validates, records and schedules a run; returns once it is ``pending``."""
+        if self._slots is None:
+            raise RuntimeError("the run manager has not been started")
+        assistant = await self._resolve_assistant(body.assistant_id, origin.owner)
+        temporary = thread_id is None
+        thread = await self._prepare_thread(thread_id, body, assistant, origin.owner)
+        thread_id = str(thread["thread_id"])
+        await self._apply_multitask_strategy(thread_id, body)
+
+        run_id = str(uuid7())
+        metadata = run_metadata(assistant, body.metadata)
+        if origin.owner is not None:
+            metadata[OWNER_METADATA_KEY] = origin.owner
+        checkpoint = body.checkpoint.model_dump(exclude_none=True) if body.checkpoint else {}
+        if body.checkpoint_id:
+            checkpoint["checkpoint_id"] = body.checkpoint_id
+        config = build_run_config(
+            run_id=run_id,
+            thread_id=thread_id,
+            assistant=assistant,
+            thread=thread,
+            request_config=body.config,
+            metadata=metadata,
+            headers=origin.headers,
+            user_id=origin.owner,
+            api_url=origin.api_url,
+            checkpoint=checkpoint,
+        )
+        timestamp = now_iso()
+        run: Record = {
+            "run_id": run_id,
+            "thread_id": thread_id,
+            "assistant_id": str(assistant["assistant_id"]),
+            "metadata": metadata,
+            "status": "pending",
+            "kwargs": _run_kwargs(
+                body, config, metadata, hidden=frozenset(forwarded_headers(origin.headers))
+            ),
+            "multitask_strategy": body.multitask_strategy,
+            "created_at": timestamp,
+            "updated_at": timestamp,
+            "langsmith_session_name": None,
+        }
+        handle = RunHandle(
+            run=run,
+            log=RunEventLog(run_id, self._storage, persist=body.stream_resumable),
+            body=body,
+            assistant=assistant,
+            config=config,
+            temporary_thread=temporary and body.on_completion == "delete",
+        )
+        # Registered and queued with no await since the multitask check: a concurrent request
+        # sees this run (so ``reject`` holds), and runs of a thread start in creation order.
+        self._handles[run_id] = handle
+        self._thread_runs.setdefault(thread_id, []).append(handle)
+        handle.task = asyncio.create_task(self._execute(handle), name=f"run {run_id}")
+        try:
+            await self._storage.put_run(run)
+            await self._mark_thread_busy(thread, assistant)
+        except BaseException:
+            handle.task.cancel()
+            raise
+        handle.recorded.set()
+        listener = self._thread_listeners.pop(thread_id, None)
+        if listener is not None:
+            listener.set()
+        return handle
+
+    async def _resolve_assistant(self, assistant_id: str, owner: str | None) -> Record:
+        """The run's assistant, with upstream's wording for a bad or unknown one."""
+        if assistant_id not in self._graphs and not _is_uuid(assistant_id):
+            raise ApiError(
+                422,
+                f"Invalid assistant: '{assistant_id}'. Must be either:\n"
+                "- A valid assistant UUID, or\n"
+                f"- One of the registered graphs: {', '.join(_declared_graph_ids(self._graphs))}",
+            )
+        try:
+            return await resolve_assistant(self._storage, self._graphs, assistant_id, owner)
+        except ApiError as error:
+            if error.status == 404:
+                raise ApiError(404, THREAD_OR_ASSISTANT_NOT_FOUND) from None
+            raise
+
+    async def _prepare_thread(
+        self, thread_id: str | None, body: RunCreate, assistant: Record, owner: str | None
+    ) -> Record:
+        if thread_id is not None:
+            thread = await self._storage.get_thread(thread_id, owner)
+            if thread is not None:
+                return thread
+            if body.if_not_exists != "create":
+                raise ApiError(404, THREAD_OR_ASSISTANT_NOT_FOUND)
+        thread = _new_thread_record(thread_id or str(uuid7()), owner)
+        await self._storage.put_thread(thread)
+        return thread
+
+    async def _apply_multitask_strategy(self, thread_id: str, body: RunCreate) -> None:
+        active = [h for h in self._thread_runs.get(thread_id, []) if not h.finished.is_set()]
+        if not active:
+            return
+        strategy = body.multitask_strategy
+        if strategy == "reject":
+            raise ApiError(409, BUSY_THREAD_DETAIL)
+        if strategy in ("interrupt", "rollback"):
+            for handle in active:
+                await self.cancel(
+                    handle, action=strategy, wait=True, reason=CANCEL_REASON_MULTITASK
+                )
+
+    async def _mark_thread_busy(self, thread: Record, assistant: Record) -> None:
+        metadata = dict(thread.get("metadata") or {})
+        metadata.setdefault("graph_id", assistant["graph_id"])
+        metadata.setdefault("assistant_id", str(assistant["assistant_id"]))
+        thread["metadata"] = metadata
+        config = dict(thread.get("config") or {})
+        config["configurable"] = dict(config.get("configurable") or {})
+        thread["config"] = config
+        thread["status"] = "busy"
+        thread["updated_at"] = now_iso()
+        await self._storage.put_thread(thread)
+
+    # cancelling -------------------------------------------------------------------------
+    async def cancel(
+        self,
+        handle: RunHandle,
+        *,
+        action: CancelAction,
+        wait: bool,
+        reason: str = CANCEL_REASON_REQUEST,
+    ) -> None:
+        """Stops a run; ``rollback`` also deletes it and discards what it wrote. ``reason``
+        becomes the thread's ``error`` (a ``UserInterrupt``), as upstream records it."""
+        if handle.finished.is_set():
+            return
+        handle.cancel_action = action
+        handle.cancel_reason = reason
+        if handle.task is not None:
+            handle.task.cancel()
+        if wait:
+            await handle.finished.wait()
+
+    # executing --------------------------------------------------------------------------
+    async def _execute(self, handle: RunHandle) -> None:
+        status = "error"
+        graph: Pregel | None = None
+        checkpoint_before: str | None = None
+        try:
+            lock = self._thread_locks.setdefault(handle.thread_id, asyncio.Lock())
+            async with lock:
+                await handle.recorded.wait()
+                if handle.body.after_seconds:
+                    await asyncio.sleep(handle.body.after_seconds)
+                assert self._slots is not None
+                async with self._slots:
+                    handle.log.publish("metadata", dumps({"run_id": handle.run_id, "attempt": 1}))
+                    await self._set_run_status(handle, "running")
+                    graph = await self._graphs.get_graph(
+                        handle.assistant["graph_id"], handle.config
+                    )
+                    checkpoint_before = await self._latest_checkpoint_id(graph, handle)
+                    status = await self._stream(graph, handle)
+        except asyncio.CancelledError:
+            status = "interrupted"
+        except Exception as error:
+            _LOGGER.info("run %s failed: %r", handle.run_id, error)
+            handle.error = error_payload(error)
+            if not handle.log.closed:
+                handle.log.publish("error", dumps(handle.error))
+            status = "error"
+        finally:
+            await asyncio.shield(self._finish(handle, status, graph, checkpoint_before))
+
+    async def _stream(self, graph: Pregel, handle: RunHandle) -> str:
+        body = handle.body
+        extra: dict[str, Any] = {}
+        context = {**(handle.assistant.get("context") or {}), **(body.context or {})}
+        if context:
+            extra["context"] = context
+        if body.durability is not None:
+            extra["durability"] = body.durability
+        elif body.checkpoint_during is False:
+            extra["durability"] = "exit"
+        request = GraphRunRequest(
+            input=_graph_input(body),
+            config=handle.config,
+            stream_modes=body.stream_modes,
+            subgraphs=body.stream_subgraphs,
+            interrupt_before=body.interrupt_before,
+            interrupt_after=body.interrupt_after,
+            extra=extra,
+        )
+        async for event, payload in stream_graph_events(graph, request):
+            if event == "values":
+                handle.final_values = payload
+            handle.log.publish(event, dumps(payload))
+        return "success"
+
+    async def _latest_checkpoint_id(self, graph: Pregel, handle: RunHandle) -> str | None:
+        checkpointer = graph.checkpointer
+        if not isinstance(checkpointer, BaseCheckpointSaver):
+            return None
+        latest = await checkpointer.aget_tuple(
+            {"configurable": {"thread_id": handle.thread_id, "checkpoint_ns": ""}}
+        )
+        return None if latest is None else latest.config["configurable"].get("checkpoint_id")
+
+    async def _finish(
+        self, handle: RunHandle, status: str, graph: Pregel | None, checkpoint_before: str | None
+    ) -> None:
+        """Record the outcome, update the thread, and only then close the stream."""
+        try:
+            if handle.cancel_action == "rollback":
+                await self._roll_back(handle, graph, checkpoint_before)
+            else:
+                await self._set_run_status(handle, status)
+                await self._update_thread(handle, status, graph)
+        except Exception:
+            _LOGGER.exception("could not record the end of run %s", handle.run_id)
+        finally:
+            await handle.log.close()
+            handle.finished.set()
+            self._forget(handle)
+            if handle.temporary_thread:
+                # A stateless run's thread goes once the run is over (on_completion=delete).
+                try:
+                    await self._storage.delete_thread(handle.thread_id, None)
+                except Exception:
+                    _LOGGER.exception(
+                        "could not delete the thread of stateless run %s", handle.run_id
+                    )
+
+    async def _set_run_status(self, handle: RunHandle, status: str) -> None:
+        kwargs_config = handle.run["kwargs"]["config"]
+        if status != "pending":
+            kwargs_config["metadata"] = _json_ready(handle.config.get("metadata", {}))
+            # Upstream's record shows the key LangGraph leaves in the config it ran with.
+            kwargs_config["configurable"].setdefault("__pregel_node_finished", None)
+        handle.run["status"] = status
+        handle.run["updated_at"] = now_iso()
+        await self._storage.put_run(handle.run)
+
+    async def _update_thread(self, handle: RunHandle, status: str, graph: Pregel | None) -> None:
+        thread = await self._storage.get_thread(handle.thread_id, None)
+        if thread is None:
+            return
+        values: Any = thread.get("values")
+        interrupts: dict[str, Any] = {}
+        if graph is not None and graph.checkpointer is not None:
+            state = await graph.aget_state(_thread_state_config(handle))
+            values = _json_ready(state.values)
+            interrupts = {
+                task.id: [
+                    {"id": interrupt.id, "value": _json_ready(interrupt.value)}
+                    for interrupt in task.interrupts
+                ]
+                for task in state.tasks
+                if task.interrupts
+            }
+        others_pending = any(
+            other is not handle and not other.finished.is_set()
+            for other in self._thread_runs.get(handle.thread_id, [])
+        )
+        if others_pending:
+            thread_status = "busy"
+        elif status == "error":
+            thread_status = "error"
+        elif interrupts or status == "interrupted":
+            thread_status = "interrupted"
+        else:
+            thread_status = "idle"
+        timestamp = now_iso()
+        thread.update(
+            {
+                "updated_at": timestamp,
+                "state_updated_at": timestamp,
+                "status": thread_status,
+                "values": values,
+                "error": _thread_error(handle, status),
+                "interrupts": interrupts,
+            }
+        )
+        await self._storage.put_thread(thread)
+
+    async def _roll_back(
+        self, handle: RunHandle, graph: Pregel | None, checkpoint_before: str | None
+    ) -> None:
+        """Delete the run and put the thread's state back to before it."""
+        await self._storage.delete_run(handle.run_id, None)
+        if graph is not None and isinstance(graph.checkpointer, BaseCheckpointSaver):
+            if checkpoint_before is None:
+                await graph.checkpointer.adelete_thread(handle.thread_id)
+            else:
+                # A copy of the earlier checkpoint becomes the latest: the run's writes are
+                # no longer part of the thread's state.
+                await graph.aupdate_state(
+                    {
+                        "configurable": {
+                            "thread_id": handle.thread_id,
+                            "checkpoint_ns": "",
+                            "checkpoint_id": checkpoint_before,
+                        }
+                    },
+                    None,
+                    as_node="__copy__",
+                )
+        await self._update_thread(handle, "success", graph)
+
+    def _forget(self, handle: RunHandle) -> None:
+        self._handles.pop(handle.run_id, None)
+        runs = self._thread_runs.get(handle.thread_id)
+        if runs is not None:
+            with contextlib.suppress(ValueError):
+                runs.remove(handle)
+            if not runs:
+                self._thread_runs.pop(handle.thread_id, None)
+                lock = self._thread_locks.get(handle.thread_id)
+                if lock is not None and not lock.locked():
+                    self._thread_locks.pop(handle.thread_id, None)
+
+
+def _declared_graph_ids(graphs: GraphRegistry) -> list[str]:
+    """The graph ids in langgraph.json order, as upstream lists them (the registry sorts)."""
+    try:
+        declared = list(json.loads(graphs.config_path.read_text(encoding="utf-8"))["graphs"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return graphs.graph_ids
+    return [graph_id for graph_id in declared if graph_id in graphs]
+
+
+def _thread_error(handle: RunHandle, status: str) -> dict[str, Any] | None:
+    if status == "error":
+        return handle.error
+    if status == "interrupted" and handle.cancel_reason is not None:
+        return {"error": "UserInterrupt", "message": handle.cancel_reason}
+    return None
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _graph_input(body: RunCreate) -> Any:
+    if body.command is not None:
+        fields = body.command.model_dump(exclude_none=True)
+        return Command(**fields)
+    return body.input
+
+
+def _thread_state_config(handle: RunHandle) -> RunnableConfig:
+    return RunnableConfig(configurable={"thread_id": handle.thread_id, "checkpoint_ns": ""})
+
+
+def _json_ready(value: Any) -> Any:
+    return orjson.loads(dumps(value))
+
+
+def _run_kwargs(
+    body: RunCreate, config: RunnableConfig, run_metadata: Record, *, hidden: frozenset[str]
+) -> Record:
+    """The ``kwargs`` of a run record, as upstream stores them: the request's metadata until
+    the run starts (then the full config metadata), the context mirroring the request's
+    ``configurable`` when no context was given. The forwarded request headers (``hidden``)
+    reach the graph but are not kept in the record, as upstream keeps none."""
+    request_configurable = dict(((body.config or {}).get("configurable")) or {})
+    return _json_ready(
+        {
+            "input": body.input,
+            "command": body.command.model_dump(exclude_unset=True) if body.command else None,
+            "config": {
+                "configurable": {
+                    key: value
+                    for key, value in config.get("configurable", {}).items()
+                    if key not in hidden
+                },
+                "metadata": run_metadata,
+            },
+            "context": body.context if body.context is not None else request_configurable,
+            "stream_mode": body.stream_modes,
+            "interrupt_before": body.interrupt_before,
+            "interrupt_after": body.interrupt_after,
+            "webhook": body.webhook,
+            "feedback_keys": body.feedback_keys,
+            "temporary": False,
+            "subgraphs": body.stream_subgraphs,
+            "resumable": body.stream_resumable,
+            "checkpoint_during": body.checkpoint_during
+            if body.checkpoint_during is not None
+            else True,
+            "durability": body.durability or "async",
+        }
+    )
+
+
+def _new_thread_record(thread_id: str, owner: str | None) -> Record:
+    timestamp = now_iso()
+    metadata: dict[str, Any] = {}
+    if owner is not None:
+        metadata[OWNER_METADATA_KEY] = owner
+    return {
+        "thread_id": str(uuid.UUID(thread_id)),
+        "created_at": timestamp,
+        "updated_at": timestamp,
+        "state_updated_at": timestamp,
+        "metadata": metadata,
+        "status": "idle",
+        "config": {},
+        "values": None,
+    }

@@ -1,0 +1,105 @@
+"""The event log of one run: live fan-out to every listener, persistence for resume and join.
+
+Each published event gets an id that is strictly increasing and unique within the run (unlike
+upstream's ``<ms>-0``, which repeats within a millisecond), sortable as text:
+``<epoch ms, 13 digits>-<sequence, 8 digits>``. Listeners read the in-memory log from where they
+start and wait on an ``asyncio.Event`` swapped at each publish: no polling. Resumable runs are
+persisted in batches by one background task, so the stream never waits on storage; ``close``
+flushes the rest before it returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+
+from reference_server.storage.base import Storage, StoredEvent
+
+_LOGGER = logging.getLogger(__name__)
+
+REPLAY_EVERYTHING = "-1"
+"""The ``Last-Event-ID`` that asks for every event from the start."""
+
+
+def format_event_id(epoch_ms: int, sequence: int) -> str:
+    return f"{epoch_ms:013d}-{sequence:08d}"
+
+
+class RunEventLog:
+    """Publishes one run's events and serves them to any number of listeners."""
+
+    def __init__(self, run_id: str, storage: Storage, *, persist: bool) -> None:
+        self.run_id = run_id
+        self._storage = storage
+        self._persist = persist
+        self._events: list[StoredEvent] = []
+        self._changed = asyncio.Event()
+        self._closed = False
+        self._last_ms = 0
+        self._pending: list[StoredEvent] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def publish(self, event: str, data: bytes) -> StoredEvent:
+        if self._closed:
+            raise RuntimeError(f"the event log of run {self.run_id} is closed")
+        # Never go back in time, so ids stay ordered even if the clock steps back.
+        self._last_ms = max(self._last_ms, int(time.time() * 1000))
+        stored = StoredEvent(format_event_id(self._last_ms, len(self._events) + 1), event, data)
+        self._events.append(stored)
+        if self._persist:
+            self._pending.append(stored)
+            if self._flusher is None or self._flusher.done():
+                self._flusher = asyncio.create_task(self._flush())
+        self._notify()
+        return stored
+
+    async def close(self) -> None:
+        """No more events; returns once every event is persisted."""
+        if self._closed:
+            return
+        self._closed = True
+        self._notify()
+        if self._flusher is not None:
+            await self._flusher
+        if self._pending:
+            await self._flush()
+
+    async def listen(self, after_id: str | None = None) -> AsyncIterator[StoredEvent]:
+        """Events after ``after_id`` (``None``: only those published from now on; ``-1``:
+        all), then live ones until the log closes."""
+        position = self._start_position(after_id)
+        while True:
+            while position < len(self._events):
+                yield self._events[position]
+                position += 1
+            if self._closed:
+                return
+            changed = self._changed
+            await changed.wait()
+
+    def _start_position(self, after_id: str | None) -> int:
+        if after_id is None:
+            return len(self._events)
+        if after_id == REPLAY_EVERYTHING:
+            return 0
+        # Ids sort as text, so an id this log never issued still finds its place.
+        return sum(1 for event in self._events if event.id <= after_id)
+
+    def _notify(self) -> None:
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+
+    async def _flush(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                await self._storage.append_events(self.run_id, batch)
+            except Exception:
+                # Losing the resume log must not kill the live stream; say so loudly.
+                _LOGGER.exception("could not persist %d events of run %s", len(batch), self.run_id)

@@ -88,6 +88,11 @@ REPLAY_RULES: dict[str, str] = {
     "replay.value": "a payload value differs from langgraph dev's",
 }
 
+ERROR_FREE_TEXT: frozenset[str] = frozenset({"/detail"})
+"""Pointers in a 4xx/5xx JSON body whose text is for people: compared by type only. Clients
+branch on the status, never on the wording, and langgraph dev's wording is a jsonschema dump
+(``Failed validating "anyOf" in schema[...]``) that no other server could reproduce."""
+
 _MISSING = object()
 
 
@@ -227,20 +232,30 @@ def _shape(expected: Any, actual: Any, pointer: str, *, strict: bool) -> Iterato
             yield from _shape(mine, theirs, f"{pointer}/{position}", strict=strict)
 
 
-def _values(expected: Any, actual: Any, pointer: str, identities: _Identities) -> Divergence | None:
+def _values(
+    expected: Any,
+    actual: Any,
+    pointer: str,
+    identities: _Identities,
+    free_text: frozenset[str] = frozenset(),
+) -> Divergence | None:
     """The first value divergence of two values of the same shape."""
     if _null_id(expected, actual, pointer):
+        return None
+    if pointer in free_text and isinstance(expected, str) and isinstance(actual, str):
         return None
     if isinstance(expected, dict) and isinstance(actual, dict):
         for key, item in expected.items():
             if key in actual:
-                found = _values(item, actual[key], f"{pointer}/{_escape(key)}", identities)
+                found = _values(
+                    item, actual[key], f"{pointer}/{_escape(key)}", identities, free_text
+                )
                 if found:
                     return found
         return None
     if isinstance(expected, list) and isinstance(actual, list):
         for position, (mine, theirs) in enumerate(zip(expected, actual, strict=False)):
-            found = _values(mine, theirs, f"{pointer}/{position}", identities)
+            found = _values(mine, theirs, f"{pointer}/{position}", identities, free_text)
             if found:
                 return found
         return None
@@ -440,13 +455,18 @@ def _payload_shape(expected: str, actual: str, *, strict: bool) -> list[Divergen
     return _first_shape(mine, theirs, strict=strict)
 
 
-def _payload_values(expected: str, actual: str, identities: _Identities) -> Divergence | None:
+def _payload_values(
+    expected: str,
+    actual: str,
+    identities: _Identities,
+    free_text: frozenset[str] = frozenset(),
+) -> Divergence | None:
     mine, theirs = _decoded(expected), _decoded(actual)
     if mine is _MISSING or theirs is _MISSING:
         if identities.strings_match(expected, actual):
             return None
         return Divergence("replay.value", "the text differs", "", expected[:300], actual[:300])
-    return _values(mine, theirs, "", identities)
+    return _values(mine, theirs, "", identities, free_text)
 
 
 def _plain_body(
@@ -473,7 +493,8 @@ def _plain_body(
     found = _payload_shape(mine_text, theirs_text, strict=compare_values)
     if any(divergence.severity is Severity.MUST for divergence in found) or not compare_values:
         return found
-    divergence = _payload_values(mine_text, theirs_text, identities)
+    free_text = ERROR_FREE_TEXT if expected.status >= 400 else frozenset()
+    divergence = _payload_values(mine_text, theirs_text, identities, free_text)
     return [*found, divergence] if divergence else found
 
 

@@ -268,6 +268,27 @@ def test_json_body_shape_then_value() -> None:
     assert _compare(expected, other_value, compare_values=False) == []
 
 
+def test_error_detail_wording_is_free_text_but_its_type_is_not() -> None:
+    expected = [
+        _exchange(
+            "e", b'{"detail": "Failed validating anyOf"}', status=422, headers=JSON, path="/r"
+        )
+    ]
+    reworded = [
+        _exchange(
+            "e", b'{"detail": "stream_mode: nonsense is not a mode"}', status=422, headers=JSON
+        )
+    ]
+    not_text = [_exchange("e", b'{"detail": ["stream_mode"]}', status=422, headers=JSON, path="/r")]
+    assert _compare(expected, reworded) == []
+    assert _summary(_compare(expected, not_text)) == [("replay.shape", "e", None, "/detail")]
+    # Outside an error body the same key is an ordinary value.
+    success = [_exchange("e", b'{"detail": "a"}', headers=JSON, path="/r")]
+    assert _summary(
+        _compare(success, [_exchange("e", b'{"detail": "b"}', headers=JSON, path="/r")])
+    ) == [("replay.value", "e", None, "/detail")]
+
+
 def test_empty_body_versus_a_body() -> None:
     expected = [_exchange("j", b"", path="/threads/t/runs/r/stream")]
     actual = [_exchange("j", _sse(("values", {})), path="/threads/t/runs/r/stream")]

@@ -7,7 +7,7 @@ only when ``events`` is requested does it go through ``astream_events`` (v2), wh
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,16 +43,36 @@ async def stream_graph_events(graph: Pregel, request: GraphRunRequest) -> AsyncI
         **request.extra,
     }
     if "events" in request.stream_modes:
-        # astream needs at least one mode; "values" chunks are dropped unless asked for.
-        async for graph_event in graph.astream_events(
-            request.input,
-            request.config,
-            version="v2",
-            stream_mode=graph_modes or ["values"],
-            **keyword_arguments,
-        ):
-            for event in mapper.map_graph_event(graph_event, subgraphs=request.subgraphs):
+        # Each event is mapped (and so serialised) only once the next one has arrived. The
+        # payloads hold live objects that the graph goes on changing: create_agent names the
+        # model's message right after on_chat_model_end. langgraph dev serialises an event when
+        # its consumer takes it from a queue, after the graph has moved on, so its
+        # on_chat_model_end output carries that name; a one-event lag sends the same bytes.
+        pending: Mapping[str, Any] | None = None
+
+        def held_back() -> list[Event]:
+            if pending is None:
+                return []
+            return mapper.map_graph_event(pending, subgraphs=request.subgraphs)
+
+        try:
+            # astream needs at least one mode; "values" chunks are dropped unless asked for.
+            async for graph_event in graph.astream_events(
+                request.input,
+                request.config,
+                version="v2",
+                stream_mode=graph_modes or ["values"],
+                **keyword_arguments,
+            ):
+                for event in held_back():
+                    yield event
+                pending = graph_event
+        except Exception:
+            for event in held_back():
                 yield event
+            raise
+        for event in held_back():
+            yield event
         return
     async for item in graph.astream(
         request.input, request.config, stream_mode=graph_modes, **keyword_arguments

@@ -23,20 +23,7 @@ FIXTURE_PATHS = sorted(FIXTURES.glob("*.json"))
 
 # (scenario, step, rule, pointer) -> why the reference server differs from the recording.
 KNOWN_DIFFERENCES: dict[tuple[str, str, str, str], str] = {
-    # Deliberate or upstream-internal: see the reference server's README.
-    ("error_bad_stream_mode", "stream", "replay.value", "/detail"): (
-        "upstream's detail is a jsonschema dump; ours names the field in one line"
-    ),
-    ("error_missing_assistant_id", "stream", "replay.value", "/detail"): (
-        "upstream's detail is a jsonschema dump; ours names the field in one line"
-    ),
-    ("stream_events_greeting", "stream", "replay.shape", "/data/output/name"): (
-        "upstream encodes events late, after create_agent renamed the message in place; we "
-        "encode each event when it happens"
-    ),
-    ("stream_events_tool_call", "stream", "replay.shape", "/data/output/name"): (
-        "upstream encodes events late, after create_agent renamed the message in place"
-    ),
+    # None today. An entry needs its reason; an entry no longer seen fails as stale.
 }
 
 

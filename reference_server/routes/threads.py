@@ -280,7 +280,9 @@ async def copy_thread(thread_id: str) -> Response:
     }
     await _copy_checkpoints(source["thread_id"], copy_id)
     await storage.put_thread(copied)
-    return json_response(copied)
+    # langgraph dev answers a copy without its values (they are the source's, in the copied
+    # checkpoints); GET /threads/{id} has them.
+    return json_response({key: value for key, value in copied.items() if key != "values"})
 
 
 @blueprint.get("/threads/<thread_id>/state")

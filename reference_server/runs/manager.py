@@ -39,6 +39,7 @@ from reference_server.settings import Settings
 from reference_server.storage.base import OWNER_METADATA_KEY, Record, Storage
 from reference_server.streaming.broker import RunEventLog
 from reference_server.streaming.graph_stream import GraphRunRequest, stream_graph_events
+from reference_server.streaming.redaction import redact_metadata
 from reference_server.streaming.serialise import dumps
 
 _LOGGER = logging.getLogger(__name__)
@@ -394,7 +395,9 @@ class RunManager:
     async def _set_run_status(self, handle: RunHandle, status: str) -> None:
         kwargs_config = handle.run["kwargs"]["config"]
         if status != "pending":
-            kwargs_config["metadata"] = _json_ready(handle.config.get("metadata", {}))
+            kwargs_config["metadata"] = _json_ready(
+                redact_metadata(handle.config.get("metadata", {}))
+            )
             # Upstream's record shows the key LangGraph leaves in the config it ran with.
             kwargs_config["configurable"].setdefault("__pregel_node_finished", None)
         handle.run["status"] = status
@@ -528,19 +531,24 @@ def _run_kwargs(
     ``configurable`` when no context was given. The forwarded request headers (``hidden``)
     reach the graph but are not kept in the record, as upstream keeps none."""
     request_configurable = dict(((body.config or {}).get("configurable")) or {})
+    context = body.context if body.context is not None else request_configurable
+    # The run executes from its in-memory config; the record is what clients read back, so
+    # credentials in it are masked like those in streamed payloads.
     return _json_ready(
         {
             "input": body.input,
             "command": body.command.model_dump(exclude_unset=True) if body.command else None,
             "config": {
-                "configurable": {
-                    key: value
-                    for key, value in config.get("configurable", {}).items()
-                    if key not in hidden
-                },
-                "metadata": run_metadata,
+                "configurable": redact_metadata(
+                    {
+                        key: value
+                        for key, value in config.get("configurable", {}).items()
+                        if key not in hidden
+                    }
+                ),
+                "metadata": redact_metadata(run_metadata),
             },
-            "context": body.context if body.context is not None else request_configurable,
+            "context": redact_metadata(context) if isinstance(context, Mapping) else context,
             "stream_mode": body.stream_modes,
             "interrupt_before": body.interrupt_before,
             "interrupt_after": body.interrupt_after,

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import threading
 import warnings
 from collections.abc import Iterator
@@ -38,6 +39,7 @@ REPLAY_ITEM = "replay"
 SNAPSHOT_ITEM = "snapshot"
 CAPABILITIES_NAME = "capabilities"
 _REPLAY_PREFIXES = ("replay.", "scenario.")
+_ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 """Rules reported by the ``replay`` item: divergences from the fixture, and scenarios the
 target would not let finish."""
 
@@ -487,7 +489,15 @@ def conformance_snapshot(request: pytest.FixtureRequest, snapshot: Any) -> None:
         warnings.filterwarnings(
             "ignore", message=r"\s*Can not relate snapshot name", category=UserWarning
         )
-        assert snapshot.use_extension(TranscriptSnapshotExtension) == snapshot_text(transcript)
+        assertion = snapshot.use_extension(TranscriptSnapshotExtension)
+        if assertion != snapshot_text(transcript):
+            # Explicit, not a bare assert: an installed plugin's asserts are rewritten only
+            # when the installer lists its modules, so syrupy's diff would otherwise be lost.
+            # Plain text: the diff also lands in JUnit reports and CI logs.
+            diff = "\n".join(_ANSI_ESCAPE.sub("", line) for line in assertion.get_assert_diff())
+            pytest.fail(
+                f"{scenario}: the transcript differs from its snapshot\n{diff}", pytrace=False
+            )
 
 
 class CapabilityItem(pytest.Item):

@@ -11,6 +11,7 @@ flushes the rest before it returns.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -21,6 +22,10 @@ _LOGGER = logging.getLogger(__name__)
 
 REPLAY_EVERYTHING = "-1"
 """The ``Last-Event-ID`` that asks for every event from the start."""
+
+
+def _event_id(event: StoredEvent) -> str:
+    return event.id
 
 
 def format_event_id(epoch_ms: int, sequence: int) -> str:
@@ -89,7 +94,7 @@ class RunEventLog:
         if after_id == REPLAY_EVERYTHING:
             return 0
         # Ids sort as text, so an id this log never issued still finds its place.
-        return sum(1 for event in self._events if event.id <= after_id)
+        return bisect.bisect_right(self._events, after_id, key=_event_id)
 
     def _notify(self) -> None:
         changed, self._changed = self._changed, asyncio.Event()

@@ -7,12 +7,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from types import TracebackType
 from typing import Any, TypeVar
 
 import httpx
 import orjson
 
+from conformance.bench.http_pool import PooledHttpClient
 from conformance.bench.load import HeldStream, hold_streams, run_closed_loop
 from conformance.bench.samples import BatchResult, HoldOutcome, RunSample
 from conformance.bench.sse_tally import SseTally, openai_token
@@ -58,36 +58,12 @@ def tool_calls_from_chunks(chunks: list[bytes]) -> list[dict[str, Any]]:
     return [calls[index] for index in sorted(calls)]
 
 
-class FakeLlmDriver:
+class FakeLlmDriver(PooledHttpClient):
     """``async with FakeLlmDriver("http://127.0.0.1:PORT/v1") as driver: ...``"""
 
     def __init__(self, llm_url: str, *, run_timeout: float = 120.0) -> None:
+        super().__init__(run_timeout=run_timeout)
         self.llm_url = llm_url.rstrip("/")
-        self.run_timeout = run_timeout
-        self._client: httpx.AsyncClient | None = None
-
-    async def __aenter__(self) -> FakeLlmDriver:
-        self._client = httpx.AsyncClient(
-            limits=httpx.Limits(max_connections=None, max_keepalive_connections=4096),
-            timeout=httpx.Timeout(self.run_timeout, connect=30.0),
-        )
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
-
-    @property
-    def client(self) -> httpx.AsyncClient:
-        if self._client is None:
-            raise RuntimeError("FakeLlmDriver used outside `async with`")
-        return self._client
 
     def _request(self, messages: list[dict[str, Any]], *, with_tools: bool) -> dict[str, Any]:
         request: dict[str, Any] = {"model": MODEL_NAME, "messages": messages, "stream": True}

@@ -8,11 +8,11 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from types import TracebackType
 from typing import Any, Literal, TypeVar
 
 import httpx
 
+from conformance.bench.http_pool import PooledHttpClient
 from conformance.bench.load import HeldStream, hold_streams, run_closed_loop
 from conformance.bench.samples import BatchResult, HoldOutcome, RunSample
 from conformance.bench.sse_tally import SseTally, langgraph_token
@@ -30,7 +30,7 @@ class ThreadCreationError(RuntimeError):
     """The server refused to create a thread; the message carries its answer."""
 
 
-class LangGraphHttpDriver:
+class LangGraphHttpDriver(PooledHttpClient):
     """``async with LangGraphHttpDriver(url, ...) as driver: await driver.run_batch(...)``."""
 
     def __init__(
@@ -46,37 +46,11 @@ class LangGraphHttpDriver:
         if endpoint not in ("thread", "stateless"):
             raise ValueError(f"endpoint must be 'thread' or 'stateless', got {endpoint!r}")
         self.base_url = base_url.rstrip("/")
+        super().__init__(run_timeout=run_timeout, base_url=self.base_url)
         self.graph_id = graph_id
         self.llm_url = llm_url
         self.stream_mode = list(stream_mode)
         self.endpoint = endpoint
-        self.run_timeout = run_timeout
-        self._client: httpx.AsyncClient | None = None
-
-    async def __aenter__(self) -> LangGraphHttpDriver:
-        self._client = httpx.AsyncClient(
-            base_url=self.base_url,
-            # Every concurrent stream needs its own connection; idle ones are kept for reuse.
-            limits=httpx.Limits(max_connections=None, max_keepalive_connections=4096),
-            timeout=httpx.Timeout(self.run_timeout, connect=30.0),
-        )
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
-
-    @property
-    def client(self) -> httpx.AsyncClient:
-        if self._client is None:
-            raise RuntimeError("LangGraphHttpDriver used outside `async with`")
-        return self._client
 
     def run_body(self, workload: Workload, *, cancel_on_disconnect: bool = False) -> dict[str, Any]:
         body: dict[str, Any] = {

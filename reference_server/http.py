@@ -8,7 +8,7 @@ into ``{"detail": "..."}`` by the app's error handler, as ``langgraph dev`` answ
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
 import orjson
@@ -106,6 +106,15 @@ def parse_uuid(value: str, what: str) -> str:
         return str(uuid.UUID(value))
     except (ValueError, AttributeError, TypeError):
         raise ApiError(422, f"Invalid {what} ID: must be a UUID") from None
+
+
+def search_page_response(
+    found: list[dict[str, Any]], total: int, *, offset: int, select: Sequence[str] | None
+) -> Response:
+    """A page of search results, cut to the ``select``ed fields, with the pagination headers."""
+    if select:
+        found = [{key: item.get(key) for key in select} for item in found]
+    return json_response(found, headers=pagination_headers(offset, len(found), total))
 
 
 def pagination_headers(offset: int, page_length: int, total: int) -> dict[str, str]:

@@ -26,10 +26,10 @@ from reference_server.http import (
     RequestModel,
     json_response,
     no_content,
-    pagination_headers,
     parse_body,
     parse_query,
     parse_uuid,
+    search_page_response,
 )
 from reference_server.resources import now_iso, owned_metadata, thread_config, thread_graph_id
 from reference_server.state import (
@@ -214,9 +214,7 @@ async def search_threads() -> Response:
         sort_by=body.sort_by,
         sort_order=body.sort_order,
     )
-    if body.select:
-        found = [{key: item.get(key) for key in body.select} for item in found]
-    return json_response(found, headers=pagination_headers(body.offset, len(found), total))
+    return search_page_response(found, total, offset=body.offset, select=body.select)
 
 
 @blueprint.post("/threads/count")

@@ -29,6 +29,7 @@ from typing import Any, TextIO
 import httpx
 
 import conformance.client
+from conformance import data
 from conformance.baseline import Baseline, BaselineError, load_baseline, write_baseline
 from conformance.capabilities import CAPABILITIES
 from conformance.client import ScenarioError, TargetUnreachable
@@ -51,9 +52,8 @@ from conformance.rules.engine import check_transcript, is_stream
 from conformance.scenarios import CATALOGUE
 from conformance.transcript import Transcript, load
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_FIXTURES = PROJECT_ROOT / "fixtures"
-DEFAULT_CONFIG = PROJECT_ROOT / "langgraph.json"
+DEFAULT_FIXTURES = data.fixtures_dir()
+DEFAULT_CONFIG = data.langgraph_config()
 DEFAULT_LIVE_LLM_URL = "http://localhost:7374/v1"
 DEFAULT_CONCURRENCY = 4
 FRAMING_CAPABILITY = "sse_framing"

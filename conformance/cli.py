@@ -15,10 +15,6 @@ _SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "conformance.check",
         "check a target server against the recorded sessions and the rules",
     ),
-    "bench": (
-        "conformance.bench",
-        "benchmark the reference server against `langgraph dev` and the in-process floor",
-    ),
 }
 
 

@@ -9,7 +9,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from conformance.bench.event_loop import loop_name
+from bench.event_loop import loop_name
 
 VERSIONED_PACKAGES = (
     "langgraph",

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from conformance.bench.statistics import median, paired_ratio, percentile
+from bench.statistics import median, paired_ratio, percentile
 
 
 def test_median_of_odd_and_even_counts() -> None:

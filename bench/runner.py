@@ -9,11 +9,11 @@ import resource
 from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
 
-from conformance.bench.contestants import Contestant, ContestantStartError, Launcher
-from conformance.bench.freezer import Freezer
-from conformance.bench.plan import Plan
-from conformance.bench.process_metrics import TreeSnapshot, snapshot
-from conformance.bench.results import (
+from bench.contestants import Contestant, ContestantStartError, Launcher
+from bench.freezer import Freezer
+from bench.plan import Plan
+from bench.process_metrics import TreeSnapshot, snapshot
+from bench.results import (
     FIRST_TOKEN,
     LONG_ANSWER,
     THROUGHPUT,
@@ -22,7 +22,7 @@ from conformance.bench.results import (
     BenchResults,
     MemoryRecord,
 )
-from conformance.bench.workloads import (
+from bench.workloads import (
     GREETING,
     TOOL_ROUND_TRIP,
     Workload,

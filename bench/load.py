@@ -11,7 +11,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from conformance.bench.samples import BatchResult, HoldOutcome, RunSample
+from bench.samples import BatchResult, HoldOutcome, RunSample
 
 RunOne = Callable[[int], Awaitable[RunSample]]
 """Runs the ``index``-th run of a batch and describes it; a failure is a sample, not a raise."""

@@ -4,8 +4,8 @@ import asyncio
 
 import pytest
 
-from conformance.bench.load import HeldStream, hold_streams, run_closed_loop
-from conformance.bench.samples import RunSample
+from bench.load import HeldStream, hold_streams, run_closed_loop
+from bench.samples import RunSample
 
 
 async def test_every_run_happens_once_and_never_more_than_the_concurrency_at_a_time() -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from conformance.bench.samples import BatchResult, HoldOutcome
+from bench.samples import BatchResult, HoldOutcome
 
 FIRST_TOKEN = "first token"
 LONG_ANSWER = "long answer"
@@ -74,7 +74,7 @@ class BenchResults:
     contestants: dict[str, str]
     """Key -> label, in the order they took turns."""
     environment: dict[str, Any]
-    """Machine, versions, date, settings: see ``conformance.bench.machine``."""
+    """Machine, versions, date, settings: see ``bench.machine``."""
     records: list[BatchRecord] = field(default_factory=list)
     memory: dict[str, MemoryRecord] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)

@@ -7,14 +7,14 @@ from pathlib import Path
 import orjson
 import pytest
 
-from conformance.bench.fake_llm_driver import FakeLlmDriver, tool_calls_from_chunks
-from conformance.bench.floor_driver import FloorDriver, FloorWorkerError
-from conformance.bench.floor_worker import graph_stream_modes
-from conformance.bench.graph_loading import GraphConfigError, graph_spec, import_graph
-from conformance.bench.process_metrics import snapshot
-from conformance.bench.workloads import GREETING, TOOL_ROUND_TRIP, long_answer, slow_stream
+from bench.fake_llm_driver import FakeLlmDriver, tool_calls_from_chunks
+from bench.floor_driver import FloorDriver, FloorWorkerError
+from bench.floor_worker import graph_stream_modes
+from bench.graph_loading import GraphConfigError, graph_spec, import_graph
+from bench.process_metrics import snapshot
+from bench.workloads import GREETING, TOOL_ROUND_TRIP, long_answer, slow_stream
 
-PROJECT_CONFIG = Path(__file__).resolve().parents[3] / "langgraph.json"
+PROJECT_CONFIG = Path(__file__).resolve().parents[2] / "langgraph.json"
 
 
 def test_tool_calls_are_reassembled_from_their_fragments() -> None:

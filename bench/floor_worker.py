@@ -1,6 +1,6 @@
 """The in-process floor: the served graph driven with ``astream`` in its own process, no HTTP.
 
-It runs as a child of the benchmark (``python -m conformance.bench.floor_worker``) so that its
+It runs as a child of the benchmark (``python -m bench.floor_worker``) so that its
 CPU and memory can be read from /proc like a server's, and so that the load generator's own
 work is not counted in it. It takes one JSON command per line on stdin and answers one JSON
 line on stdout:
@@ -27,11 +27,11 @@ from typing import Any
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.pregel import Pregel
 
-from conformance.bench.event_loop import run
-from conformance.bench.graph_loading import graph_spec, import_graph
-from conformance.bench.load import HeldStream, hold_streams, run_closed_loop
-from conformance.bench.samples import RunSample
-from conformance.bench.sse_tally import message_has_text
+from bench.event_loop import run
+from bench.graph_loading import graph_spec, import_graph
+from bench.load import HeldStream, hold_streams, run_closed_loop
+from bench.samples import RunSample
+from bench.sse_tally import message_has_text
 
 # The API's stream modes and the graph stream mode each one is made from.
 _GRAPH_MODES = {
@@ -200,7 +200,7 @@ async def _serve(floor: Floor) -> None:
 
 
 def _parse_arguments(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m conformance.bench.floor_worker")
+    parser = argparse.ArgumentParser(prog="python -m bench.floor_worker")
     parser.add_argument("--config", type=Path, required=True, help="the langgraph.json")
     parser.add_argument("--graph", required=True, help="graph id in the config")
     parser.add_argument("--llm-url", required=True, help="OpenAI-compatible base URL")

@@ -1,4 +1,4 @@
-"""The benchmark's side of the in-process floor: starts ``conformance.bench.floor_worker`` as a
+"""The benchmark's side of the in-process floor: starts ``bench.floor_worker`` as a
 child process, sends it commands, reads back its samples."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
-from conformance.bench.samples import BatchResult, HoldOutcome
-from conformance.bench.workloads import Workload
+from bench.samples import BatchResult, HoldOutcome
+from bench.workloads import Workload
 
 Measured = TypeVar("Measured")
 
@@ -39,7 +39,7 @@ class FloorDriver:
         self._argv = [
             sys.executable,
             "-m",
-            "conformance.bench.floor_worker",
+            "bench.floor_worker",
             "--config",
             str(config_path),
             "--graph",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from conformance.bench.contestants import (
+from bench.contestants import (
     ALL_CONTESTANTS,
     FAKE_LLM,
     FLOOR,

@@ -6,9 +6,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from conformance.bench.results import FIRST_TOKEN, LONG_ANSWER, THROUGHPUT, BenchResults
-from conformance.bench.samples import RunSample
-from conformance.bench.statistics import median, paired_ratio, percentile
+from bench.results import FIRST_TOKEN, LONG_ANSWER, THROUGHPUT, BenchResults
+from bench.samples import RunSample
+from bench.statistics import median, paired_ratio, percentile
 
 NOT_MEASURED = math.nan
 
@@ -198,7 +198,7 @@ def cpu_per_thousand_events(
 
 
 def ratio(numerator: Cell, denominator: Cell) -> float | None:
-    """Median of the per-round ratios (see ``conformance.bench.statistics.paired_ratio``)."""
+    """Median of the per-round ratios (see ``bench.statistics.paired_ratio``)."""
     if len(numerator.per_round) != len(denominator.per_round):
         return None
     return paired_ratio(numerator.per_round, denominator.per_round)

@@ -1,4 +1,4 @@
-"""`conformance bench` end to end on the two floors only (no server to start), tiny counts."""
+"""`python -m bench` end to end on the two floors only (no server to start), tiny counts."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from conformance.bench.command import EXIT_OK, EXIT_SETUP_FAILED
-from conformance.bench.report import RESULTS_END, RESULTS_START
-from conformance.cli import main
+from bench.__main__ import main
+from bench.command import EXIT_OK, EXIT_SETUP_FAILED
+from bench.report import RESULTS_END, RESULTS_START
 
-PROJECT_CONFIG = Path(__file__).resolve().parents[3] / "langgraph.json"
+PROJECT_CONFIG = Path(__file__).resolve().parents[2] / "langgraph.json"
 
 
 def test_a_tiny_run_prints_the_tables_and_writes_the_docs_and_the_json(
@@ -21,7 +21,6 @@ def test_a_tiny_run_prints_the_tables_and_writes_the_docs_and_the_json(
     raw = tmp_path / "raw.json"
     code = main(
         [
-            "bench",
             "--contestants",
             "floor,fake-llm",
             "--rounds",
@@ -58,10 +57,10 @@ def test_a_tiny_run_prints_the_tables_and_writes_the_docs_and_the_json(
     assert figures == {"warm-up", "first token", "long answer", "throughput"}
     assert all(sample["ok"] for record in data["records"] for sample in record["batch"]["samples"])
     assert data["memory"]["floor"]["hold"]["opened"] == 2
-    assert data["environment"]["command"].startswith("conformance bench --quick --contestants")
+    assert data["environment"]["command"].startswith("python -m bench --quick --contestants")
 
     again = tmp_path / "again.md"
-    assert main(["bench", "--report-only", str(raw), "--output", str(again)]) == EXIT_OK
+    assert main(["--report-only", str(raw), "--output", str(again)]) == EXIT_OK
     assert capsys.readouterr().out == printed
     assert again.read_text() == document
 
@@ -71,7 +70,7 @@ def test_report_only_refuses_a_file_that_is_not_a_saved_run(
 ) -> None:
     bogus = tmp_path / "bogus.json"
     bogus.write_text('{"plan": {}}')
-    assert main(["bench", "--report-only", str(bogus), "--no-docs"]) == EXIT_SETUP_FAILED
+    assert main(["--report-only", str(bogus), "--no-docs"]) == EXIT_SETUP_FAILED
     assert "not a saved run" in capsys.readouterr().err
 
 
@@ -87,11 +86,11 @@ def test_report_only_refuses_a_file_that_is_not_a_saved_run(
 def test_bad_arguments_are_refused_with_a_reason(
     arguments: list[str], message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["bench", "--config", str(PROJECT_CONFIG), *arguments]) == EXIT_SETUP_FAILED
+    assert main(["--config", str(PROJECT_CONFIG), *arguments]) == EXIT_SETUP_FAILED
     assert message in capsys.readouterr().err
 
 
 def test_concurrency_levels_must_be_positive_integers(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
-        main(["bench", "--concurrency", "1,zero"])
+        main(["--concurrency", "1,zero"])
     assert "comma-separated integers" in capsys.readouterr().err

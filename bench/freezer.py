@@ -14,7 +14,7 @@ import os
 import signal
 from collections.abc import Iterable
 
-from conformance.bench.process_metrics import process_tree
+from bench.process_metrics import process_tree
 
 
 class Freezer:

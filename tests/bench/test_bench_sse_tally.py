@@ -3,7 +3,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from conformance.bench.sse_tally import (
+from bench.sse_tally import (
     SseTally,
     langgraph_token,
     message_has_text,

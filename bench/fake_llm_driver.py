@@ -12,11 +12,11 @@ from typing import Any, TypeVar
 import httpx
 import orjson
 
-from conformance.bench.http_pool import PooledHttpClient
-from conformance.bench.load import HeldStream, hold_streams, run_closed_loop
-from conformance.bench.samples import BatchResult, HoldOutcome, RunSample
-from conformance.bench.sse_tally import SseTally, openai_token
-from conformance.bench.workloads import Workload
+from bench.http_pool import PooledHttpClient
+from bench.load import HeldStream, hold_streams, run_closed_loop
+from bench.samples import BatchResult, HoldOutcome, RunSample
+from bench.sse_tally import SseTally, openai_token
+from bench.workloads import Workload
 
 Measured = TypeVar("Measured")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.bench.freezer import Freezer
+from bench.freezer import Freezer
 
 
 def _state(pid: int) -> str:

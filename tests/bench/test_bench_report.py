@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from conformance.bench.contestants import FLOOR, LANGGRAPH_DEV, REFERENCE
-from conformance.bench.figures import (
+from bench.contestants import FLOOR, LANGGRAPH_DEV, REFERENCE
+from bench.figures import (
     cpu_per_thousand_events,
     first_token_ms,
     long_answer_rate,
@@ -13,8 +13,8 @@ from conformance.bench.figures import (
     throughput,
     tokens_per_second,
 )
-from conformance.bench.plan import QUICK
-from conformance.bench.report import (
+from bench.plan import QUICK
+from bench.report import (
     RESULTS_END,
     RESULTS_START,
     build_tables,
@@ -23,7 +23,7 @@ from conformance.bench.report import (
     render_text,
     write_docs,
 )
-from conformance.bench.results import (
+from bench.results import (
     FIRST_TOKEN,
     LONG_ANSWER,
     THROUGHPUT,
@@ -31,7 +31,7 @@ from conformance.bench.results import (
     BenchResults,
     MemoryRecord,
 )
-from conformance.bench.samples import BatchResult, HoldOutcome, RunSample
+from bench.samples import BatchResult, HoldOutcome, RunSample
 
 ROUNDS = 2
 PLAN = {
@@ -244,18 +244,18 @@ def test_write_docs_replaces_only_the_generated_section(
     path.write_text(
         f"# Title\n\nmethod\n\n{RESULTS_START}\nstale figures\n{RESULTS_END}\n\n## Profiles\nkept\n"
     )
-    write_docs(path, results, "conformance bench --quick")
+    write_docs(path, results, "python -m bench --quick")
     text = path.read_text()
     assert text.startswith("# Title\n\nmethod\n\n" + RESULTS_START)
     assert text.endswith(f"{RESULTS_END}\n\n## Profiles\nkept\n")
     assert "stale figures" not in text
     assert "Test CPU, 2 cores" in text
-    assert "`conformance bench --quick`" in text
+    assert "`python -m bench --quick`" in text
 
 
 def test_write_docs_creates_the_file_when_missing(results: BenchResults, tmp_path: Path) -> None:
     path = tmp_path / "docs" / "benchmarks.md"
-    write_docs(path, results, "conformance bench")
+    write_docs(path, results, "python -m bench")
     assert RESULTS_START in path.read_text()
 
 

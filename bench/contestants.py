@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from conformance.bench.fake_llm_driver import FakeLlmDriver
-from conformance.bench.floor_driver import FloorDriver, FloorWorkerError
-from conformance.bench.http_driver import Endpoint, LangGraphHttpDriver
-from conformance.bench.samples import BatchResult, HoldOutcome
-from conformance.bench.workloads import Workload
+from bench.fake_llm_driver import FakeLlmDriver
+from bench.floor_driver import FloorDriver, FloorWorkerError
+from bench.http_driver import Endpoint, LangGraphHttpDriver
+from bench.samples import BatchResult, HoldOutcome
+from bench.workloads import Workload
 from conformance.processes import ServerProcess, ServerStartError, free_port, python_module
 
 Measured = TypeVar("Measured")

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from conformance.bench import process_metrics
-from conformance.bench.process_metrics import cpu_seconds, process_tree, rss_bytes, snapshot
+from bench import process_metrics
+from bench.process_metrics import cpu_seconds, process_tree, rss_bytes, snapshot
 
 TICKS = os.sysconf("SC_CLK_TCK")
 

@@ -1,4 +1,4 @@
-"""``conformance bench``: start the contestants, measure, print the table, write
+"""``python -m bench``: start the contestants, measure, print the table, write
 ``docs/benchmarks.md`` (and optionally the raw results as JSON)."""
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ import sys
 from contextlib import AsyncExitStack
 from pathlib import Path
 
-from conformance.bench import event_loop
-from conformance.bench.contestants import ALL_CONTESTANTS, ContestantOptions, Launcher
-from conformance.bench.machine import describe_environment
-from conformance.bench.plan import FULL, QUICK, Plan
-from conformance.bench.report import build_tables, render_text, write_docs
-from conformance.bench.results import FIRST_TOKEN, LONG_ANSWER, THROUGHPUT, BenchResults
-from conformance.bench.runner import Runner
+from bench import event_loop
+from bench.contestants import ALL_CONTESTANTS, ContestantOptions, Launcher
+from bench.machine import describe_environment
+from bench.plan import FULL, QUICK, Plan
+from bench.report import build_tables, render_text, write_docs
+from bench.results import FIRST_TOKEN, LONG_ANSWER, THROUGHPUT, BenchResults
+from bench.runner import Runner
 
 FIGURES = {
     "first-token": FIRST_TOKEN,
@@ -155,7 +155,7 @@ def _raise_open_file_limit() -> None:
 
 def _command_line(args: argparse.Namespace) -> str:
     """The command that reproduces this run's plan, for the report."""
-    parts = ["conformance", "bench", f"--{args.plan}"]
+    parts = ["python", "-m", "bench", f"--{args.plan}"]
     if args.contestants is not None:
         parts += ["--contestants", ",".join(args.contestants)]
     if args.figures != list(FIGURES):
@@ -219,7 +219,7 @@ def _report_only(args: argparse.Namespace) -> int:
     print(render_text(build_tables(results)))
     if not args.no_docs:
         output = args.output or args.config.resolve().parent / "docs" / "benchmarks.md"
-        write_docs(output, results, str(results.environment.get("command", "conformance bench")))
+        write_docs(output, results, str(results.environment.get("command", "python -m bench")))
         _progress(f"wrote {output}")
     return EXIT_OK
 

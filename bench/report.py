@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from conformance.bench.contestants import FLOOR, LANGGRAPH_DEV, LANGGRAPH_DEV_JOBS, REFERENCE
-from conformance.bench.figures import (
+from bench.contestants import FLOOR, LANGGRAPH_DEV, LANGGRAPH_DEV_JOBS, REFERENCE
+from bench.figures import (
     Cell,
     cpu_per_thousand_events,
     first_token_ms,
@@ -19,8 +19,8 @@ from conformance.bench.figures import (
     ratio,
     throughput,
 )
-from conformance.bench.results import FIRST_TOKEN, LONG_ANSWER, THROUGHPUT, BenchResults
-from conformance.bench.workloads import GREETING, TOOL_ROUND_TRIP
+from bench.results import FIRST_TOKEN, LONG_ANSWER, THROUGHPUT, BenchResults
+from bench.workloads import GREETING, TOOL_ROUND_TRIP
 
 RESULTS_START = "<!-- bench:results:start -->"
 RESULTS_END = "<!-- bench:results:end -->"
@@ -453,7 +453,7 @@ def write_docs(path: Path, results: BenchResults, command: str) -> None:
     """Replace the generated section of ``path`` (between the markers), or create the file."""
     generated = (
         f"{RESULTS_START}\n"
-        "<!-- Written by `conformance bench`; edit outside the markers. -->\n\n"
+        "<!-- Written by `python -m bench`; edit outside the markers. -->\n\n"
         f"{environment_markdown(results, command)}\n"
         f"{render_markdown(build_tables(results))}"
         f"{RESULTS_END}"

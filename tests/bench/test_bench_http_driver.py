@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import httpx
 import respx
 
-from conformance.bench.http_driver import LangGraphHttpDriver
-from conformance.bench.workloads import GREETING, long_answer
+from bench.http_driver import LangGraphHttpDriver
+from bench.workloads import GREETING, long_answer
 
 BASE = "http://server.test"
 LLM = "http://llm.test/v1"

@@ -70,9 +70,14 @@ def summary(report: dict[str, Any]) -> str:
     if rows:
         lines += _table(["scenario", "level", "result", "time", "failing rules"], rows)
         lines.append("")
-    capability_rows = [[c["name"], c["level"], _LABEL[c["status"]]] for c in report["capabilities"]]
-    lines += _table(["capability", "level", "result"], capability_rows)
+    capability_rows = [
+        [c["name"], c["level"], _LABEL[c["status"]], c.get("reason", "")]
+        for c in report["capabilities"]
+    ]
+    lines += _table(["capability", "level", "result", "why not tested"], capability_rows)
     lines.append("")
+    for excluded in report.get("excluded", {}).get("scenarios", []):
+        lines.append(f"NOT TESTED scenario {excluded['name']}: {excluded['reason']}")
     for stale in report["baseline"]["stale"]:
         lines.append(f"STALE baseline entry {stale}: it passes now; remove it from the baseline")
     for entry in report["relaxed"]:

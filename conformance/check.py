@@ -53,7 +53,6 @@ from conformance.report.terminal import ProgressPrinter, summary
 from conformance.rules.engine import check_transcript, is_stream
 from conformance.scenarios import CATALOGUE
 from conformance.target_setup import (
-    CREATED_BY,
     as_written,
     delete_assistants,
     parse_assistant,
@@ -82,12 +81,12 @@ GRAPH_MAP_RELAXATION = (
 )
 
 
-STAND_IN_IGNORE = IgnoreRule(
+ASSISTANT_IGNORE = IgnoreRule(
     pattern="created_by",
-    reason="the assistants the suite created for the target carry created_by "
-    f"{CREATED_BY} where a system assistant carries system, and runs copy it "
-    "(only that value is ignored)",
-    values=("system", CREATED_BY),
+    reason="runs used an assistant other than the graph's system assistant (created by the "
+    "suite or named with --assistant), and runs copy its metadata: a created_by that the "
+    "recording has as system is not compared",
+    expected="system",
 )
 
 
@@ -396,8 +395,8 @@ async def check_target(
             run.duration_s = time.monotonic() - started
             return result
         ignore = list(target.ignore)
-        if context.plan.created:
-            ignore.append(STAND_IN_IGNORE)
+        if context.plan.assistants:
+            ignore.append(ASSISTANT_IGNORE)
         run.ignored = [{"pattern": rule.pattern, "reason": rule.reason} for rule in ignore]
         try:
             await _judge_all(

@@ -15,6 +15,10 @@ _SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "conformance.check",
         "check a target server against the recorded sessions and the rules",
     ),
+    "doctor": (
+        "conformance.doctor",
+        "the pre-flight of `check` alone: can the target (and the model) serve the scenarios?",
+    ),
 }
 
 

@@ -24,13 +24,13 @@ class IgnoreRule:
     pattern: str
     reason: str = "--ignore"
     """Who asked: the option, or the suite itself (its stand-in assistants)."""
-    values: tuple[Any, Any] | None = None
-    """When set, only findings that expected the first value and got the second."""
+    expected: Any = None
+    """When set, only findings whose expected (recorded) value is this one."""
 
     def covers(self, finding: Finding) -> bool:
         if not finding.pointer:
             return False
-        if self.values is not None and (finding.expected, finding.actual) != self.values:
+        if self.expected is not None and finding.expected != self.expected:
             return False
         if self.pattern.startswith("/"):
             return finding.pointer == self.pattern or finding.pointer.startswith(

@@ -41,7 +41,7 @@ from conformance.normalise import normalise
 from conformance.processes import ServerProcess, ServerStartError, free_port, python_module
 from conformance.report.json_report import build_report, write_json
 from conformance.report.junit import write_junit
-from conformance.report.markdown import write_markdown
+from conformance.report.markdown import RULES_DOC, write_markdown
 from conformance.report.results import (
     CheckResult,
     CheckRun,
@@ -649,6 +649,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--junit", type=Path, metavar="PATH", help="JUnit XML for CI")
     parser.add_argument("--markdown", type=Path, metavar="PATH", help="Markdown for a PR")
     parser.add_argument(
+        "--rules-doc",
+        default=RULES_DOC,
+        metavar="URL",
+        help=f"where the Markdown report links each rule id (default {RULES_DOC}#<rule id>)",
+    )
+    parser.add_argument(
         "--fixtures", type=Path, default=DEFAULT_FIXTURES, metavar="DIR", help="recorded sessions"
     )
     parser.add_argument(
@@ -677,7 +683,7 @@ def _write_reports(report: dict[str, Any], args: argparse.Namespace) -> None:
     if args.junit:
         write_junit(report, args.junit)
     if args.markdown:
-        write_markdown(report, args.markdown)
+        write_markdown(report, args.markdown, rules_doc=args.rules_doc)
 
 
 @dataclass(frozen=True, slots=True)

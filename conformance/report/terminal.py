@@ -80,8 +80,16 @@ def summary(report: dict[str, Any]) -> str:
         lines.append(f"NOT TESTED scenario {excluded['name']}: {excluded['reason']}")
     for stale in report["baseline"]["stale"]:
         lines.append(f"STALE baseline entry {stale}: it passes now; remove it from the baseline")
+    by_reason: dict[str, list[str]] = {}
     for entry in report["relaxed"]:
-        lines.append(f"relaxed: {entry['scenario']}: {entry['reason']}")
+        by_reason.setdefault(entry["reason"], []).append(entry["scenario"])
+    for reason, names in by_reason.items():
+        lines.append(f"relaxed ({len(names)} scenarios: {', '.join(names)}): {reason}")
+    for entry in report.get("ignored", []):
+        lines.append(
+            f"ignored {entry['pattern']} ({entry['findings']} findings not counted): "
+            f"{entry['reason']}"
+        )
     lines += [f"note: {note}" for note in report["notes"]]
     if report["fatal_error"]:
         lines.append(f"COULD NOT RUN: {report['fatal_error']}")

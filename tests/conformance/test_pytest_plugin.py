@@ -279,3 +279,15 @@ def test_snapshots_in_the_default_directory_are_compared(
     checked = pytester.runpytest_subprocess(*options)
     assert checked.parseoutcomes()["failed"] == 1
     assert "Hullo" in checked.stdout.str()
+
+
+def test_an_excluded_capability_is_skipped_as_not_tested_with_the_reason(
+    child: pytest.Pytester, reachable_url: str
+) -> None:
+    result = child.runpytest_subprocess(
+        *_options(child, reachable_url, "-v", "-rs", "--conformance-exclude-capability", "threads")
+    )
+    out = result.stdout.str()
+    assert "conformance::beta" not in out  # beta is a threads scenario: deselected
+    assert "NOT TESTED: excluded with --exclude-capability" in out
+    assert "conformance::capabilities::threads SKIPPED" in out

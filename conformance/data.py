@@ -24,3 +24,21 @@ def langgraph_config() -> Path:
     """The ``langgraph.json`` naming the tools agent and the scenario graphs."""
     packaged = _PACKAGE_DATA / "langgraph.json"
     return packaged if packaged.is_file() else _CHECKOUT / "langgraph.json"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m conformance.data langgraph.json|fixtures``: print where it is installed (a
+    server under test serves that ``langgraph.json``)."""
+    import sys
+
+    wanted = (argv if argv is not None else sys.argv[1:]) or ["langgraph.json"]
+    paths = {"langgraph.json": langgraph_config, "fixtures": fixtures_dir}
+    if len(wanted) != 1 or wanted[0] not in paths:
+        print("usage: python -m conformance.data langgraph.json|fixtures", file=sys.stderr)
+        return 2
+    print(paths[wanted[0]]())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

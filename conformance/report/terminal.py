@@ -74,7 +74,10 @@ def summary(report: dict[str, Any]) -> str:
         [c["name"], c["level"], _LABEL[c["status"]], c.get("reason", "")]
         for c in report["capabilities"]
     ]
-    lines += _table(["capability", "level", "result", "why not tested"], capability_rows)
+    headers = ["capability", "level", "result", "why not tested"]
+    if not any(row[3] for row in capability_rows):
+        headers, capability_rows = headers[:3], [row[:3] for row in capability_rows]
+    lines += _table(headers, capability_rows)
     lines.append("")
     for excluded in report.get("excluded", {}).get("scenarios", []):
         lines.append(f"NOT TESTED scenario {excluded['name']}: {excluded['reason']}")

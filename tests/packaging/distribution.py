@@ -41,3 +41,17 @@ def clean_environment(**extra: str) -> dict[str, str]:
     }
     environment.update(extra)
     return environment
+
+
+def locked_constraints(directory: Path) -> Path:
+    """``requirements.lock`` as a pip constraints file (name==version, no hashes): a server
+    installed from the wheel gets the versions this repository's CI runs and its fixtures
+    were checked with."""
+    pins = [
+        line.split()[0]
+        for line in (PROJECT_ROOT / "requirements.lock").read_text().splitlines()
+        if line and not line[0].isspace() and not line.startswith("#") and "==" in line
+    ]
+    path = directory / "constraints.txt"
+    path.write_text("\n".join(pins) + "\n")
+    return path

@@ -82,8 +82,9 @@ def with_assistants(scenario: Scenario, assistants: Mapping[str, str]) -> Scenar
     steps = []
     for step in scenario.steps:
         graph = _run_assistant(step, assistants)
-        if graph is not None:
-            step = dataclasses.replace(step, body={**step.body, "assistant_id": assistants[graph]})
+        if graph is not None and isinstance(step, Request | Stream):
+            body = {**step.body, "assistant_id": assistants[graph]}
+            step = dataclasses.replace(step, body=body)
         steps.append(step)
     return dataclasses.replace(scenario, steps=tuple(steps))
 

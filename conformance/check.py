@@ -29,16 +29,19 @@ from typing import Any, TextIO
 import httpx
 
 import conformance.client
+from conformance import data, preflight
 from conformance.baseline import Baseline, BaselineError, load_baseline, write_baseline
 from conformance.capabilities import CAPABILITIES
 from conformance.client import ScenarioError, TargetUnreachable
 from conformance.compare import RELAXATIONS, compare
+from conformance.extras import MissingExtra, require
 from conformance.findings import Finding, Severity
+from conformance.ignore import IgnoreRule, parse_ignore, split
 from conformance.normalise import normalise
 from conformance.processes import ServerProcess, ServerStartError, free_port, python_module
 from conformance.report.json_report import build_report, write_json
 from conformance.report.junit import write_junit
-from conformance.report.markdown import write_markdown
+from conformance.report.markdown import RULES_DOC, write_markdown
 from conformance.report.results import (
     CheckResult,
     CheckRun,
@@ -49,11 +52,17 @@ from conformance.report.results import (
 from conformance.report.terminal import ProgressPrinter, summary
 from conformance.rules.engine import check_transcript, is_stream
 from conformance.scenarios import CATALOGUE
-from conformance.transcript import Transcript, load
+from conformance.target_setup import (
+    as_written,
+    delete_assistants,
+    parse_assistant,
+    scenario_graphs,
+    with_assistants,
+)
+from conformance.transcript import Transcript, dump, load
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_FIXTURES = PROJECT_ROOT / "fixtures"
-DEFAULT_CONFIG = PROJECT_ROOT / "langgraph.json"
+DEFAULT_FIXTURES = data.fixtures_dir()
+DEFAULT_CONFIG = data.langgraph_config()
 DEFAULT_LIVE_LLM_URL = "http://localhost:7374/v1"
 DEFAULT_CONCURRENCY = 4
 FRAMING_CAPABILITY = "sse_framing"
@@ -69,6 +78,15 @@ LIVE_LLM_RELAXATION = (
 GRAPH_MAP_RELAXATION = (
     "graphs mapped with --graph: the target runs its own graphs, so values were not "
     "compared (rules, event order and payload shapes only)"
+)
+
+
+ASSISTANT_IGNORE = IgnoreRule(
+    pattern="created_by",
+    reason="runs used an assistant other than the graph's system assistant (created by the "
+    "suite or named with --assistant), and runs copy its metadata: a created_by that the "
+    "recording has as system is not compared",
+    expected="system",
 )
 
 
@@ -117,6 +135,51 @@ def select_scenarios(
         for name, scenario in catalogue.items()
         if name in names or scenario.capability in capabilities
     ]
+
+
+def exclude(
+    scenarios: Sequence[Any],
+    catalogue: Mapping[str, Any],
+    *,
+    scenarios_out: Sequence[str] = (),
+    capabilities_out: Sequence[str] = (),
+) -> tuple[list[Any], dict[str, str], dict[str, str]]:
+    """Drop the scenarios declared out of scope. Returns the scenarios kept, and why each
+    excluded scenario and each capability left without a scenario is NOT TESTED. Unknown names
+    are an error."""
+    unknown = [name for name in scenarios_out if name not in catalogue]
+    if unknown:
+        raise UsageError(
+            f"--exclude-scenario: unknown scenario(s): {', '.join(unknown)}; "
+            f"known: {', '.join(catalogue)}"
+        )
+    unknown = [name for name in capabilities_out if name not in CAPABILITIES]
+    if unknown:
+        raise UsageError(
+            f"--exclude-capability: unknown capability(ies): {', '.join(unknown)}; "
+            f"known: {', '.join(CAPABILITIES)}"
+        )
+    excluded_scenarios: dict[str, str] = {}
+    kept = []
+    for scenario in scenarios:
+        if scenario.capability in capabilities_out:
+            excluded_scenarios[scenario.name] = (
+                f"excluded with --exclude-capability {scenario.capability}"
+            )
+        elif scenario.name in scenarios_out:
+            excluded_scenarios[scenario.name] = "excluded with --exclude-scenario"
+        else:
+            kept.append(scenario)
+    excluded_capabilities = {
+        name: "excluded with --exclude-capability" for name in capabilities_out
+    }
+    for name in CAPABILITIES:
+        own = [s.name for s in scenarios if s.capability == name]
+        if name not in excluded_capabilities and own and all(n in excluded_scenarios for n in own):
+            excluded_capabilities[name] = (
+                f"its scenarios were excluded with --exclude-scenario: {', '.join(own)}"
+            )
+    return kept, excluded_scenarios, excluded_capabilities
 
 
 def _catalogue() -> Mapping[str, Any]:
@@ -177,6 +240,12 @@ class Target:
     headers: Mapping[str, str] = field(default_factory=dict)
     graph_map: Mapping[str, str] = field(default_factory=dict)
     timeout: float = 30.0
+    assistants: Mapping[str, str] = field(default_factory=dict)
+    """graph -> assistant id named with ``--assistant``: the runs of that graph use it."""
+    create_assistants: bool = True
+    """Create (and afterwards delete) an assistant for a graph the target has none for."""
+    ignore: tuple[IgnoreRule, ...] = ()
+    """Fields and pointers left out of the verdict (``--ignore``)."""
 
 
 async def judge_scenario(
@@ -263,17 +332,6 @@ async def judge_scenario(
 # --- judging a target -------------------------------------------------------------------------
 
 
-async def ensure_reachable(url: str, headers: Mapping[str, str], timeout: float = 5.0) -> None:
-    """Any HTTP answer at all means reachable; only a failure to connect is fatal."""
-    try:
-        async with httpx.AsyncClient(timeout=timeout) as http:
-            await http.get(url.rstrip("/") + "/ok", headers=dict(headers))
-    except httpx.HTTPError as error:
-        raise TargetUnreachable(
-            f"target {url} is unreachable ({type(error).__name__}: {error})"
-        ) from error
-
-
 def stale_entries(baseline: Baseline, results: Sequence[ScenarioResult]) -> list[StaleEntry]:
     judged = {r.name for r in results if not r.error}
     failing = {r.name: [f for f in r.findings if f.is_failure] for r in results}
@@ -317,18 +375,102 @@ async def check_target(
     if not scenarios:
         result.fatal_error = "no scenario selected: nothing to check"
         return result
-    try:
-        await ensure_reachable(target.url, target.headers)
-    except TargetUnreachable as error:
-        result.fatal_error = str(error)
-        run.duration_s = time.monotonic() - started
-        return result
+    async with httpx.AsyncClient(
+        base_url=target.url.rstrip("/"), headers=dict(target.headers), timeout=target.timeout
+    ) as http:
+        context = preflight.PreflightContext(
+            url=target.url,
+            http=http,
+            scenarios=scenarios,
+            llm_url=target.llm_url,
+            llm_mode=target.llm_mode,
+            named_assistants=target.assistants,
+            graph_map=target.graph_map,
+            create_assistants=target.create_assistants,
+        )
+        try:
+            await preflight.run_preflight(context)
+        except preflight.PreflightFailure as error:
+            result.fatal_error = str(error)
+            run.duration_s = time.monotonic() - started
+            return result
+        ignore = list(target.ignore)
+        if context.plan.assistants:
+            ignore.append(ASSISTANT_IGNORE)
+        run.ignored = [{"pattern": rule.pattern, "reason": rule.reason} for rule in ignore]
+        try:
+            await _judge_all(
+                [with_assistants(s, context.plan.assistants) for s in scenarios],
+                target,
+                ignore,
+                context.plan.assistants,
+                result,
+                results,
+                fixtures_dir=fixtures_dir,
+                baseline=baseline,
+                concurrency=concurrency,
+                on_result=on_result,
+                runner=runner,
+                transcripts=transcripts,
+            )
+        finally:
+            # Also on failure and Ctrl-C (a cancelled run still gets here): what the suite
+            # created must not change the target's next run.
+            run.notes += context.plan.notes
+            run.notes += await delete_assistants(http, context.plan.created)
+    result.scenarios = [results[s.name] for s in scenarios if s.name in results]
+    if not result.fatal_error:
+        result.stale = stale_entries(baseline, result.scenarios)
+    run.duration_s = time.monotonic() - started
+    return result
+
+
+def _restoring(runner: ScenarioRunner | None, assistants: Mapping[str, str]) -> ScenarioRunner:
+    """The runner, its transcripts showing run bodies as the scenario wrote them."""
+
+    async def run_as_written(*args: Any, **options: Any) -> Transcript:
+        chosen = runner or conformance.client.run_scenario  # looked up now: tests replace it
+        try:
+            return as_written(await chosen(*args, **options), assistants)
+        except ScenarioError as error:
+            error.transcript = as_written(error.transcript, assistants)
+            raise
+
+    return run_as_written
+
+
+async def _judge_all(
+    scenarios: Sequence[Any],
+    target: Target,
+    ignore: Sequence[IgnoreRule],
+    assistants: Mapping[str, str],
+    result: CheckResult,
+    results: dict[str, ScenarioResult],
+    *,
+    fixtures_dir: Path,
+    baseline: Baseline,
+    concurrency: int,
+    on_result: Callable[[ScenarioResult], None] | None,
+    runner: ScenarioRunner | None,
+    transcripts: dict[str, Transcript] | None,
+) -> None:
     gate = asyncio.Semaphore(max(1, concurrency))
 
     async def one(scenario: Any) -> None:
         async with gate:
             outcome, transcript = await judge_scenario(
-                scenario, target, fixtures_dir=fixtures_dir, baseline=baseline, runner=runner
+                scenario,
+                target,
+                fixtures_dir=fixtures_dir,
+                baseline=baseline,
+                runner=_restoring(runner, assistants),
+            )
+        if ignore:
+            kept, covered = split(outcome.findings, ignore)
+            outcome = dataclasses.replace(
+                outcome,
+                findings=tuple(kept),
+                ignored=tuple((rule.pattern, finding) for rule, finding in covered),
             )
         results[scenario.name] = outcome
         if transcripts is not None and transcript is not None:
@@ -342,11 +484,6 @@ async def check_target(
                 group.create_task(one(scenario))
     except* TargetUnreachable as errors:
         result.fatal_error = f"target {target.url} became unreachable: {errors.exceptions[0]}"
-    result.scenarios = [results[s.name] for s in scenarios if s.name in results]
-    if not result.fatal_error:
-        result.stale = stale_entries(baseline, result.scenarios)
-    run.duration_s = time.monotonic() - started
-    return result
 
 
 # --- the bundled target -----------------------------------------------------------------------
@@ -464,10 +601,59 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "only; repeatable",
     )
     parser.add_argument(
+        "--assistant",
+        action="append",
+        default=[],
+        metavar="GRAPH=ASSISTANT_ID",
+        help="run the scenarios of this graph with this existing assistant; repeatable",
+    )
+    parser.add_argument(
+        "--create-assistants",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="when the target has no assistant for a graph (no system assistant), create one "
+        "and delete it after the run (default); --no-create-assistants makes that exit 2",
+    )
+    parser.add_argument(
+        "--exclude-scenario",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="out of scope: not run, reported NOT TESTED with the reason; repeatable",
+    )
+    parser.add_argument(
+        "--exclude-capability",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="out of scope: its scenarios are not run, it is reported NOT TESTED; repeatable",
+    )
+    parser.add_argument(
+        "--ignore",
+        action="append",
+        default=[],
+        metavar="FIELD|POINTER",
+        help="leave findings at this field (created_by, metadata/created_by) or JSON pointer "
+        "(/kwargs/config/metadata) out of the verdict; the report lists them; repeatable",
+    )
+    parser.add_argument(
+        "--save-transcripts",
+        type=Path,
+        metavar="DIR",
+        help="write the target's transcript of each scenario to DIR/<scenario>.json "
+        "(the fixtures' format)",
+    )
+    parser.add_argument(
         "--report-json", type=Path, metavar="PATH", help="the JSON report (source of truth)"
     )
     parser.add_argument("--junit", type=Path, metavar="PATH", help="JUnit XML for CI")
     parser.add_argument("--markdown", type=Path, metavar="PATH", help="Markdown for a PR")
+    parser.add_argument(
+        "--rules-doc",
+        default=RULES_DOC,
+        metavar="URL",
+        help=f"where the Markdown report links each rule id (default {RULES_DOC}#<rule id>)",
+    )
     parser.add_argument(
         "--fixtures", type=Path, default=DEFAULT_FIXTURES, metavar="DIR", help="recorded sessions"
     )
@@ -497,12 +683,24 @@ def _write_reports(report: dict[str, Any], args: argparse.Namespace) -> None:
     if args.junit:
         write_junit(report, args.junit)
     if args.markdown:
-        write_markdown(report, args.markdown)
+        write_markdown(report, args.markdown, rules_doc=args.rules_doc)
 
 
-def _validated(
-    args: argparse.Namespace,
-) -> tuple[list[Any], Baseline, dict[str, str], dict[str, str]]:
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """The command line, checked: what to run against what."""
+
+    scenarios: list[Any]
+    baseline: Baseline
+    headers: dict[str, str]
+    graph_map: dict[str, str]
+    assistants: dict[str, str]
+    excluded_scenarios: dict[str, str]
+    excluded_capabilities: dict[str, str]
+    ignore: tuple[IgnoreRule, ...]
+
+
+def _validated(args: argparse.Namespace) -> _Plan:
     if args.concurrency < 1:
         raise UsageError(f"--concurrency {args.concurrency}: must be at least 1")
     if args.timeout <= 0:
@@ -511,24 +709,63 @@ def _validated(
         raise UsageError(f"--fixtures {args.fixtures}: not a directory")
     headers = dict(parse_header(text) for text in args.header)
     graph_map = dict(parse_graph_mapping(text) for text in args.graph)
+    graphs = scenario_graphs()
+    try:
+        assistants = dict(parse_assistant(text, graphs) for text in args.assistant)
+        ignore = tuple(parse_ignore(text) for text in args.ignore)
+    except ValueError as error:
+        raise UsageError(str(error)) from error
     catalogue = _catalogue()
-    scenarios = select_scenarios(catalogue, args.scenario, args.capability)
+    selected = select_scenarios(catalogue, args.scenario, args.capability)
+    scenarios, excluded_scenarios, excluded_capabilities = exclude(
+        selected,
+        catalogue,
+        scenarios_out=args.exclude_scenario,
+        capabilities_out=args.exclude_capability,
+    )
     baseline = load_baseline(args.baseline) if args.baseline else Baseline()
     unknown = baseline.unknown_scenarios(catalogue)
     if unknown:
         raise UsageError(
             f"baseline {args.baseline} names unknown scenario(s): {', '.join(unknown)}"
         )
-    return scenarios, baseline, headers, graph_map
+    saved = args.save_transcripts
+    if saved and saved.exists() and not saved.is_dir():
+        raise UsageError(f"--save-transcripts {args.save_transcripts}: not a directory")
+    if not args.target:
+        try:
+            require("server", "without --target, starting the bundled reference server")
+        except MissingExtra as error:
+            raise UsageError(f"{error}; or pass --target URL") from error
+    return _Plan(
+        scenarios=scenarios,
+        baseline=baseline,
+        headers=headers,
+        graph_map=graph_map,
+        assistants=assistants,
+        excluded_scenarios=excluded_scenarios,
+        excluded_capabilities=excluded_capabilities,
+        ignore=ignore,
+    )
+
+
+def save_transcripts(transcripts: Mapping[str, Transcript], directory: Path) -> None:
+    """Each scenario's target transcript as ``DIR/<scenario>.json``, loadable like a
+    fixture."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, transcript in transcripts.items():
+        dump(transcript, directory / f"{name}.json")
 
 
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     try:
-        scenarios, baseline, headers, graph_map = _validated(args)
+        plan = _validated(args)
     except (UsageError, BaselineError) as error:
         out.write(f"conformance check: {error}\n")
         return int(ExitCode.COULD_NOT_RUN)
+    scenarios, baseline = plan.scenarios, plan.baseline
+    transcripts: dict[str, Transcript] = {}
     need_llm = args.llm == "fake" and not args.llm_url
     llm_url = args.llm_url or (DEFAULT_LIVE_LLM_URL if args.llm == "live" else None)
     try:
@@ -542,15 +779,20 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
                 url=args.target or server_url or "",
                 llm_url=llm_url or started_llm_url or "",
                 llm_mode=args.llm,
-                headers=headers,
-                graph_map=graph_map,
+                headers=plan.headers,
+                graph_map=plan.graph_map,
                 timeout=args.timeout,
+                assistants=plan.assistants,
+                create_assistants=args.create_assistants,
+                ignore=plan.ignore,
             )
             record = CheckRun(
                 target=target.url,
                 target_kind="external" if args.target else "bundled reference server",
                 llm_mode=args.llm,
                 llm_url=target.llm_url,
+                excluded_scenarios=plan.excluded_scenarios,
+                excluded_capabilities=plan.excluded_capabilities,
             )
             printer = ProgressPrinter(out, len(scenarios))
             result = asyncio.run(
@@ -562,11 +804,18 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
                     concurrency=args.concurrency,
                     run=record,
                     on_result=printer.scenario_done,
+                    transcripts=transcripts,
                 )
             )
     except (ServerStartError, UsageError) as error:
         out.write(f"conformance check: could not start what the check needs: {error}\n")
         return int(ExitCode.COULD_NOT_RUN)
+    except KeyboardInterrupt:
+        # The run was cancelled: assistants it created were deleted on the way out.
+        out.write("conformance check: interrupted; no verdict\n")
+        return int(ExitCode.COULD_NOT_RUN)
+    if args.save_transcripts:
+        save_transcripts(transcripts, args.save_transcripts)
     report = build_report(result)
     _write_reports(report, args)
     if args.write_baseline:

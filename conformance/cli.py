@@ -15,9 +15,9 @@ _SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "conformance.check",
         "check a target server against the recorded sessions and the rules",
     ),
-    "bench": (
-        "conformance.bench",
-        "benchmark the reference server against `langgraph dev` and the in-process floor",
+    "doctor": (
+        "conformance.doctor",
+        "the pre-flight of `check` alone: can the target (and the model) serve the scenarios?",
     ),
 }
 

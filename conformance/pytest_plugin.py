@@ -11,9 +11,13 @@ made when the first of them runs. A baselined failure is an xfail, a stale basel
 failure, a SHOULD finding a warning; a target the suite cannot reach errors every item (never
 a pass, never a skip). A capability nothing exercised is skipped as NOT TESTED.
 
-With ``--conformance-snapshots`` (or syrupy's ``--snapshot-update``) it also adds
-``conformance::<scenario>::snapshot``: the target's own normalised transcript compared with a
-syrupy snapshot, one file per scenario, so a team can regression-test its server's SSE output.
+Snapshots follow syrupy's convention: ``--snapshot-update`` records the target's own
+normalised transcript of each scenario (one file per scenario, in
+``<rootdir>/__snapshots__/conformance`` or ``--conformance-snapshot-dir``), and from then on
+every run with ``--conformance-target`` compares them, as ``conformance::<scenario>::snapshot``
+items, without any other option; syrupy reports snapshots no scenario produced as unused.
+``--conformance-snapshots`` adds the items before anything is recorded (each then fails:
+nothing to compare with).
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ if TYPE_CHECKING:
 ROOT_NAME = "conformance"
 REPLAY_ITEM = "replay"
 SNAPSHOT_ITEM = "snapshot"
+SNAPSHOT_SUFFIX = "transcript.json"
 CAPABILITIES_NAME = "capabilities"
 _REPLAY_PREFIXES = ("replay.", "scenario.")
 _ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
@@ -75,6 +80,39 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--conformance-scenario", action="append", default=[], metavar="NAME")
     group.addoption("--conformance-capability", action="append", default=[], metavar="NAME")
     group.addoption("--conformance-graph", action="append", default=[], metavar="OURS=THEIRS")
+    group.addoption(
+        "--conformance-assistant",
+        action="append",
+        default=[],
+        metavar="GRAPH=ASSISTANT_ID",
+        help="run this graph's scenarios with this existing assistant",
+    )
+    group.addoption(
+        "--conformance-no-create-assistants",
+        action="store_true",
+        help="do not create stand-in assistants for graphs the target has none for",
+    )
+    group.addoption(
+        "--conformance-exclude-scenario",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="out of scope: deselected, reported NOT TESTED",
+    )
+    group.addoption(
+        "--conformance-exclude-capability",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="out of scope: its scenarios deselected, the capability skipped as NOT TESTED",
+    )
+    group.addoption(
+        "--conformance-ignore",
+        action="append",
+        default=[],
+        metavar="FIELD|POINTER",
+        help="leave findings at this field or JSON pointer out of the verdict",
+    )
     group.addoption("--conformance-baseline", metavar="FILE", help="expected failures")
     group.addoption("--conformance-fixtures", metavar="DIR", help="recorded sessions")
     group.addoption("--conformance-report-json", metavar="PATH", help="write the JSON report")
@@ -83,7 +121,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--conformance-snapshots",
         action="store_true",
-        help="also snapshot each scenario's normalised transcript (syrupy)",
+        help="add the snapshot items even before any snapshot is recorded (once recorded "
+        "with --snapshot-update, they are compared on every run anyway)",
     )
     group.addoption(
         "--conformance-snapshot-dir",
@@ -96,10 +135,22 @@ def _active(config: pytest.Config) -> bool:
     return bool(config.getoption("conformance_target", default=None))
 
 
+def _snapshot_dir(config: pytest.Config) -> Path:
+    chosen = config.getoption("conformance_snapshot_dir", default=None)
+    return Path(chosen).resolve() if chosen else config.rootpath / "__snapshots__" / ROOT_NAME
+
+
+def _snapshots_exist(config: pytest.Config) -> bool:
+    directory = _snapshot_dir(config)
+    return directory.is_dir() and any(directory.glob(f"*.{SNAPSHOT_SUFFIX}"))
+
+
 def _wants_snapshots(config: pytest.Config) -> bool:
+    """Asked for, being recorded, or recorded before: compared whenever they exist."""
     return bool(
         config.getoption("conformance_snapshots", default=False)
         or config.getoption("update_snapshots", default=False)
+        or _snapshots_exist(config)
     )
 
 
@@ -126,10 +177,24 @@ class _ConformanceSession:
         try:
             self.headers = dict(check.parse_header(h) for h in option("conformance_header"))
             self.graph_map = dict(check.parse_graph_mapping(g) for g in option("conformance_graph"))
+            from conformance.ignore import parse_ignore
+            from conformance.target_setup import parse_assistant, scenario_graphs
+
+            graphs = scenario_graphs()
+            self.assistants = dict(
+                parse_assistant(text, graphs) for text in option("conformance_assistant")
+            )
+            self.ignore = tuple(parse_ignore(text) for text in option("conformance_ignore"))
             catalogue = check._catalogue()
             self.catalogue_names = list(catalogue)
-            self.scenarios = check.select_scenarios(
+            selected = check.select_scenarios(
                 catalogue, option("conformance_scenario"), option("conformance_capability")
+            )
+            self.scenarios, self.excluded_scenarios, self.excluded_capabilities = check.exclude(
+                selected,
+                catalogue,
+                scenarios_out=option("conformance_exclude_scenario"),
+                capabilities_out=option("conformance_exclude_capability"),
             )
             baseline_path = option("conformance_baseline")
             self.baseline = load_baseline(Path(baseline_path)) if baseline_path else Baseline()
@@ -195,6 +260,9 @@ class _ConformanceSession:
             headers=self.headers,
             graph_map=self.graph_map,
             timeout=option("conformance_timeout"),
+            assistants=self.assistants,
+            create_assistants=not option("conformance_no_create_assistants"),
+            ignore=self.ignore,
         )
 
     def _check(self) -> CheckResult:
@@ -206,9 +274,18 @@ class _ConformanceSession:
         except Exception as error:  # e.g. the fake LLM would not start
             run = CheckRun(target=self.target_url, target_kind="external", llm_mode="", llm_url="")
             return CheckResult(run=run, scenarios=[], fatal_error=f"cannot start: {error}")
+        run = CheckRun(
+            target=target.url,
+            target_kind="external",
+            llm_mode=target.llm_mode,
+            llm_url=target.llm_url,
+            excluded_scenarios=self.excluded_scenarios,
+            excluded_capabilities=self.excluded_capabilities,
+        )
         coroutine = check.check_target(
             self.scenarios,
             target,
+            run=run,
             fixtures_dir=self.fixtures_dir,
             baseline=self.baseline,
             concurrency=self.config.getoption("conformance_concurrency"),
@@ -232,18 +309,16 @@ class _ConformanceSession:
 
 
 def _configure_snapshots(config: pytest.Config) -> None:
+    why = f"snapshots in {_snapshot_dir(config)} are compared on every run, and"
     try:
         from conformance.report.snapshot import TranscriptSnapshotExtension
     except ImportError as error:
         raise pytest.UsageError(
-            f"conformance: snapshots need syrupy (pip install syrupy): {error}"
+            f"conformance: {why} that needs syrupy (pip install syrupy): {error}"
         ) from error
     if not hasattr(config, "_syrupy") and not config.pluginmanager.hasplugin("syrupy"):
-        raise pytest.UsageError("conformance: snapshots need the syrupy pytest plugin enabled")
-    chosen = config.getoption("conformance_snapshot_dir")
-    TranscriptSnapshotExtension.directory = (
-        Path(chosen).resolve() if chosen else config.rootpath / "__snapshots__" / ROOT_NAME
-    )
+        raise pytest.UsageError(f"conformance: {why} that needs the syrupy plugin enabled")
+    TranscriptSnapshotExtension.directory = _snapshot_dir(config)
 
 
 def _run_coroutine(coroutine: Any) -> Any:
@@ -514,7 +589,7 @@ class CapabilityItem(pytest.Item):
         if capability.status is CapabilityStatus.FAIL:
             raise ConformanceFailure("failed by " + ", ".join(capability.failed_by))
         if capability.status is CapabilityStatus.NOT_TESTED:
-            pytest.skip("NOT TESTED: no selected scenario exercised it")
+            pytest.skip(f"NOT TESTED: {capability.reason}")
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, ConformanceFailure | CouldNotRun):
@@ -539,6 +614,24 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 
     terminalreporter.write_sep("=", "LangGraph streaming conformance")
     terminalreporter.write(summary(report))
+    for name in _unused_snapshots(config):
+        terminalreporter.write_line(
+            f"unused snapshot {name}: no scenario of the catalogue produces it "
+            "(--snapshot-update deletes it)"
+        )
+
+
+def _unused_snapshots(config: pytest.Config) -> list[str]:
+    """Snapshot files of scenarios the catalogue no longer has (syrupy counts them too)."""
+    if not _wants_snapshots(config):
+        return []
+    known = set(_session(config).catalogue_names)
+    suffix = f".{SNAPSHOT_SUFFIX}"
+    return sorted(
+        path.name
+        for path in _snapshot_dir(config).glob(f"*{suffix}")
+        if path.name.removesuffix(suffix) not in known
+    )
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

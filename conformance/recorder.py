@@ -26,6 +26,7 @@ import httpx
 
 from conformance import scenarios
 from conformance.client import ScenarioError, TargetUnreachable, run_scenario, unexpected_statuses
+from conformance.extras import MissingExtra, require
 from conformance.processes import ServerProcess, ServerStartError
 from conformance.transcript import Transcript, dump
 
@@ -97,6 +98,12 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"conformance record: {error}", file=sys.stderr)
         return 2
+    if args.target is None:
+        try:
+            require("oracle", "recording from a `langgraph dev` the suite starts")
+        except MissingExtra as error:
+            print(f"conformance record: {error}", file=sys.stderr)
+            return 2
     args.fixtures.mkdir(parents=True, exist_ok=True)
     try:
         with ExitStack() as servers:

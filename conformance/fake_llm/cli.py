@@ -1,14 +1,18 @@
-"""``conformance fake-llm``: serve the fake LLM with granian (default) or uvicorn."""
+"""``conformance fake-llm``: serve the fake LLM with granian (the default when installed: the
+``[fake-llm]`` extra), uvicorn, or a small server on the standard library alone (``asyncio``,
+what a bare install of the suite uses)."""
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 
 from conformance.fake_llm import DEFAULT_PORT
 from conformance.fake_llm.app import TOKEN_DELAY_ENVIRONMENT_VARIABLE, create_app
 
-SERVERS = ("granian", "uvicorn")
+SERVERS = ("auto", "granian", "uvicorn", "asyncio")
+_EXTRA_HINT = "pip install 'langgraph-stream-conformance[fake-llm]'"
 _APP_FACTORY = "conformance.fake_llm.app:app_from_environment"
 # Both servers refuse connections past their backlog and, for granian, past its backpressure
 # (concurrent requests per worker, by default backlog // workers): the benchmarks hold a
@@ -31,14 +35,38 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--server",
         choices=SERVERS,
-        default="granian",
-        help="ASGI server to run on (default granian, the faster here; see docs/fake-llm.md)",
+        default="auto",
+        help="ASGI server to run on (default auto: granian when installed, the faster here, "
+        "else asyncio from the standard library; see docs/fake-llm.md)",
     )
 
 
+def chosen_server(requested: str) -> str:
+    """``auto`` -> granian when it (and uvloop) are installed, else asyncio."""
+    if requested != "auto":
+        return requested
+    return "granian" if _installed("granian", "uvloop") else "asyncio"
+
+
+def _installed(*modules: str) -> bool:
+    return all(importlib.util.find_spec(module) is not None for module in modules)
+
+
 def run(args: argparse.Namespace) -> int:
-    if args.server == "uvicorn":
+    server = chosen_server(args.server)
+    needs = {"granian": ("granian", "uvloop"), "uvicorn": ("uvicorn", "uvloop", "httptools")}
+    if not _installed(*needs.get(server, ())):
+        print(
+            f"conformance fake-llm: --server {server} needs {', '.join(needs[server])}, "
+            f"not installed: {_EXTRA_HINT}, or use --server asyncio"
+        )
+        return 2
+    if server == "uvicorn":
         _serve_with_uvicorn(args.host, args.port, args.token_delay_ms)
+    elif server == "asyncio":
+        from conformance.fake_llm import asyncio_server
+
+        asyncio_server.run(create_app(args.token_delay_ms), args.host, args.port)
     else:
         _serve_with_granian(args.host, args.port, args.token_delay_ms)
     return 0

@@ -8,7 +8,7 @@ READY_PATH = "/ok"
 
 
 def start_fake_llm(
-    port: int | None = None, token_delay_ms: int = 0, *, server: str = "granian"
+    port: int | None = None, token_delay_ms: int = 0, *, server: str = "auto"
 ) -> ServerProcess:
     """A started fake LLM; its OpenAI base url is ``process.url + "/v1"``.
 

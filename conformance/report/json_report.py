@@ -12,7 +12,11 @@ Its shape (``format`` 1)::
                     "relaxed", "error", "findings": [{"rule", "severity", "message", "scenario",
                     "step", "event_index", "pointer", "expected", "actual", "location",
                     "baselined"}]}],
-     "capabilities": [{"name", "level", "description", "status", "scenarios", "failed_by"}],
+     "capabilities": [{"name", "level", "description", "status", "scenarios", "failed_by",
+                       "reason"}],
+     "excluded": {"scenarios": [{"name", "reason"}], "capabilities": [{"name", "reason"}]},
+     "ignored": [{"pattern", "reason", "findings"}],  (per scenario: "ignored": [finding +
+                                                        "ignored_by"], never counted)
      "baseline": {"path", "expected", "stale"}}
 """
 
@@ -84,6 +88,10 @@ def _scenario(scenario: ScenarioResult) -> dict[str, Any]:
         "relaxed": scenario.relaxed,
         "error": scenario.error,
         "findings": [_finding(finding, scenario) for finding in scenario.findings],
+        "ignored": [
+            {**_finding(finding, scenario), "baselined": False, "ignored_by": pattern}
+            for pattern, finding in scenario.ignored
+        ],
     }
 
 
@@ -136,9 +144,31 @@ def build_report(result: CheckResult) -> dict[str, Any]:
                 "status": c.status.value,
                 "scenarios": list(c.scenarios),
                 "failed_by": list(c.failed_by),
+                "reason": c.reason,
             }
             for c in result.capabilities
         ],
+        "ignored": [
+            {
+                **entry,
+                "findings": sum(
+                    pattern == entry["pattern"]
+                    for s in result.scenarios
+                    for pattern, _ in s.ignored
+                ),
+            }
+            for entry in result.run.ignored
+        ],
+        "excluded": {
+            "scenarios": [
+                {"name": name, "reason": reason}
+                for name, reason in result.run.excluded_scenarios.items()
+            ],
+            "capabilities": [
+                {"name": name, "reason": reason}
+                for name, reason in result.run.excluded_capabilities.items()
+            ],
+        },
         "baseline": {
             "path": result.run.baseline_path,
             "expected": expected,

@@ -8,7 +8,7 @@ disagree about them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 
@@ -49,6 +49,8 @@ class ScenarioResult:
     """Why values were not compared (live LLM, mapped graphs); empty when they were."""
     error: str = ""
     """Why the suite could not judge this scenario; set only for ``ScenarioStatus.ERROR``."""
+    ignored: tuple[tuple[str, Finding], ...] = ()
+    """Findings an ignore pattern covered, with the pattern: listed, never counted."""
     also_exercised: frozenset[str] = frozenset()
     """Capabilities the rules exercised besides the scenario's own (``sse_framing`` whenever
     the scenario read a stream)."""
@@ -90,6 +92,8 @@ class CapabilityResult:
     """Scenarios of this capability that ran."""
     failed_by: tuple[str, ...] = ()
     """``scenario::rule`` ids whose failures fail this capability."""
+    reason: str = ""
+    """Why it is NOT TESTED (declared out of scope, or nothing selected exercised it)."""
 
 
 @dataclass(slots=True)
@@ -107,6 +111,12 @@ class CheckRun:
     duration_s: float = 0.0
     notes: list[str] = field(default_factory=list)
     """Statements the report must carry, e.g. that mapped graphs are judged by shapes only."""
+    excluded_scenarios: dict[str, str] = field(default_factory=dict)
+    """Scenarios declared out of scope (not run) -> why."""
+    excluded_capabilities: dict[str, str] = field(default_factory=dict)
+    """Capabilities declared out of scope, or left without a scenario by exclusions -> why."""
+    ignored: list[dict[str, str]] = field(default_factory=list)
+    """Ignore patterns in force: ``{"pattern", "reason"}`` each."""
 
 
 @dataclass(slots=True)
@@ -119,7 +129,7 @@ class CheckResult:
 
     @property
     def capabilities(self) -> list[CapabilityResult]:
-        return judge_capabilities(self.scenarios, self.stale)
+        return judge_capabilities(self.scenarios, self.stale, self.run.excluded_capabilities)
 
     @property
     def level(self) -> str:
@@ -142,8 +152,13 @@ def _rule_capability(rule: str) -> str | None:
     return entry.capability if entry is not None else None
 
 
+NOT_EXERCISED = "no selected scenario exercised it"
+
+
 def judge_capabilities(
-    scenarios: Sequence[ScenarioResult], stale: Iterable[StaleEntry] = ()
+    scenarios: Sequence[ScenarioResult],
+    stale: Iterable[StaleEntry] = (),
+    excluded: Mapping[str, str] | None = None,
 ) -> list[CapabilityResult]:
     """Every capability of the catalogue, in catalogue order, none dropped.
 
@@ -151,8 +166,11 @@ def judge_capabilities(
     rules checked (``also_exercised``). It fails when one of those
     fails, when a rule of that capability fails anywhere (a framing fault found while running
     a threads scenario still fails ``sse_framing``), or when a stale baseline entry names one
-    of its scenarios. A capability that nothing exercised and nothing failed is NOT TESTED.
+    of its scenarios. A capability that nothing exercised and nothing failed is NOT TESTED,
+    with the reason: ``excluded`` (declared out of scope) or that nothing exercised it. A
+    failure is never hidden by an exclusion.
     """
+    excluded = excluded or {}
     ran: dict[str, list[str]] = {name: [] for name in CAPABILITIES}
     failed_by: dict[str, list[str]] = {name: [] for name in CAPABILITIES}
     capability_of_scenario = {s.name: s.capability for s in scenarios}
@@ -172,12 +190,14 @@ def judge_capabilities(
             failed_by[owner].append(f"{entry.id} (stale baseline)")
     results = []
     for name, (level, description) in CAPABILITIES.items():
+        reason = ""
         if failed_by[name]:
             status = CapabilityStatus.FAIL
-        elif ran[name]:
+        elif ran[name] and name not in excluded:
             status = CapabilityStatus.PASS
         else:
             status = CapabilityStatus.NOT_TESTED
+            reason = excluded.get(name, NOT_EXERCISED)
         results.append(
             CapabilityResult(
                 name=name,
@@ -186,6 +206,7 @@ def judge_capabilities(
                 status=status,
                 scenarios=tuple(ran[name]),
                 failed_by=tuple(failed_by[name]),
+                reason=reason,
             )
         )
     return results

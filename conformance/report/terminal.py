@@ -70,13 +70,29 @@ def summary(report: dict[str, Any]) -> str:
     if rows:
         lines += _table(["scenario", "level", "result", "time", "failing rules"], rows)
         lines.append("")
-    capability_rows = [[c["name"], c["level"], _LABEL[c["status"]]] for c in report["capabilities"]]
-    lines += _table(["capability", "level", "result"], capability_rows)
+    capability_rows = [
+        [c["name"], c["level"], _LABEL[c["status"]], c.get("reason", "")]
+        for c in report["capabilities"]
+    ]
+    headers = ["capability", "level", "result", "why not tested"]
+    if not any(row[3] for row in capability_rows):
+        headers, capability_rows = headers[:3], [row[:3] for row in capability_rows]
+    lines += _table(headers, capability_rows)
     lines.append("")
+    for excluded in report.get("excluded", {}).get("scenarios", []):
+        lines.append(f"NOT TESTED scenario {excluded['name']}: {excluded['reason']}")
     for stale in report["baseline"]["stale"]:
         lines.append(f"STALE baseline entry {stale}: it passes now; remove it from the baseline")
+    by_reason: dict[str, list[str]] = {}
     for entry in report["relaxed"]:
-        lines.append(f"relaxed: {entry['scenario']}: {entry['reason']}")
+        by_reason.setdefault(entry["reason"], []).append(entry["scenario"])
+    for reason, names in by_reason.items():
+        lines.append(f"relaxed ({len(names)} scenarios: {', '.join(names)}): {reason}")
+    for entry in report.get("ignored", []):
+        lines.append(
+            f"ignored {entry['pattern']} ({entry['findings']} findings not counted): "
+            f"{entry['reason']}"
+        )
     lines += [f"note: {note}" for note in report["notes"]]
     if report["fatal_error"]:
         lines.append(f"COULD NOT RUN: {report['fatal_error']}")

@@ -223,20 +223,23 @@ def test_snapshots_one_file_per_scenario(
     for name in ("alpha", "beta"):
         dump(Transcript(scenario=name, exchanges=[]), fixtures / f"{name}.json")
     snapshots = pytester.path / "snaps"
-    options = [
-        *_options(pytester, reachable_url, "-k", "snapshot"),
-        "--conformance-snapshots",
-        "--conformance-snapshot-dir",
-        str(snapshots),
-    ]
-    # Nothing recorded yet: a snapshot item cannot pass.
-    first = pytester.runpytest_subprocess(*options)
+    where = ["--conformance-snapshot-dir", str(snapshots)]
+    # Nothing recorded yet, nothing asked: no snapshot items at all.
+    before = pytester.runpytest_subprocess(*_options(pytester, reachable_url, "-v", *where))
+    assert "::snapshot" not in before.stdout.str()
+    # Asked for before anything is recorded: a snapshot item cannot pass.
+    first = pytester.runpytest_subprocess(
+        *_options(pytester, reachable_url, "-k", "snapshot", "--conformance-snapshots", *where)
+    )
     assert first.ret != 0
+    # Recorded as syrupy does it, with --snapshot-update and no option of ours ...
+    options = [*_options(pytester, reachable_url, "-k", "snapshot"), *where]
     updated = pytester.runpytest_subprocess(*options, "--snapshot-update")
     assert updated.ret == 0, updated.stdout.str()
     files = sorted(path.name for path in snapshots.iterdir())
     assert files == ["alpha.transcript.json", "beta.transcript.json"]
     assert (snapshots / "alpha.transcript.json").read_text() == "alpha says hello\n"
+    # ... and from then on compared on every run.
     again = pytester.runpytest_subprocess(*options)
     again.assert_outcomes(passed=2, deselected=again.parseoutcomes()["deselected"])
     monkeypatch.setenv("CHILD_OUTPUT", "goodbye")
@@ -244,9 +247,47 @@ def test_snapshots_one_file_per_scenario(
     assert changed.parseoutcomes()["failed"] == 2
     assert "goodbye" in changed.stdout.str()
     monkeypatch.delenv("CHILD_OUTPUT")
-    # A snapshot no scenario produces any more fails a full run (syrupy's default, kept).
+    # An edited snapshot fails too (the "Hullo").
+    (snapshots / "alpha.transcript.json").write_text("alpha says Hullo\n")
+    edited = pytester.runpytest_subprocess(*options)
+    assert edited.parseoutcomes()["failed"] == 1
+    assert "conformance::alpha::snapshot" in edited.stdout.str()
+    (snapshots / "alpha.transcript.json").write_text("alpha says hello\n")
+    # A snapshot no scenario produces any more is reported and fails a full run (syrupy's
+    # default, kept).
     (snapshots / "retired_scenario.transcript.json").write_text("old\n")
-    full = [*options[: options.index("-k")], *options[options.index("-k") + 2 :]]
-    unused = pytester.runpytest_subprocess(*full)
+    unused = pytester.runpytest_subprocess(*_options(pytester, reachable_url), *where)
     assert "1 snapshot unused" in unused.stdout.str()
+    assert "retired_scenario" in unused.stdout.str()
     assert unused.ret != 0
+
+
+def test_snapshots_in_the_default_directory_are_compared(
+    pytester: pytest.Pytester, reachable_url: str
+) -> None:
+    pytester.makeconftest(_SNAPSHOT_CONFTEST)
+    fixtures = pytester.path / "fixtures"
+    fixtures.mkdir()
+    for name in ("alpha", "beta"):
+        dump(Transcript(scenario=name, exchanges=[]), fixtures / f"{name}.json")
+    options = _options(pytester, reachable_url, "-k", "snapshot")
+    assert pytester.runpytest_subprocess(*options, "--snapshot-update").ret == 0
+    assert (pytester.path / "__snapshots__" / "conformance" / "beta.transcript.json").is_file()
+    (pytester.path / "__snapshots__" / "conformance" / "beta.transcript.json").write_text(
+        "beta says Hullo\n"
+    )
+    checked = pytester.runpytest_subprocess(*options)
+    assert checked.parseoutcomes()["failed"] == 1
+    assert "Hullo" in checked.stdout.str()
+
+
+def test_an_excluded_capability_is_skipped_as_not_tested_with_the_reason(
+    child: pytest.Pytester, reachable_url: str
+) -> None:
+    result = child.runpytest_subprocess(
+        *_options(child, reachable_url, "-v", "-rs", "--conformance-exclude-capability", "threads")
+    )
+    out = result.stdout.str()
+    assert "conformance::beta" not in out  # beta is a threads scenario: deselected
+    assert "NOT TESTED: excluded with --exclude-capability" in out
+    assert "conformance::capabilities::threads SKIPPED" in out

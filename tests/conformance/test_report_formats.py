@@ -138,19 +138,111 @@ def test_junit_for_a_run_that_could_not_start() -> None:
     assert [e.get("message") for e in errors] == ["refused"]
 
 
-def test_markdown_shows_tables_failures_and_relaxations(report: dict[str, Any]) -> None:
+def test_markdown_summary_first_then_root_causes_and_tables(report: dict[str, Any]) -> None:
     text = markdown(report)
-    assert text.startswith("## LangGraph streaming conformance: COULD NOT RUN")
-    assert "| store | extended | NOT TESTED |" in text
-    assert (
-        "| greeting | stream_values | FAIL | stream.metadata-first, stream.no-end-event |" in text
+    assert text.startswith("## LangGraph streaming conformance: COULD NOT RUN, level **none**")
+    summary_end = text.index("### Findings by root cause")
+    summary = text[:summary_end]
+    # One screen: the counts and the worst finding with its fix, linked to its rule.
+    assert "1 of 22 capabilities passed, 2 failed, 19 NOT TESTED" in summary
+    assert "### Fix first" in summary
+    assert "[`stream.metadata-first`](docs/rules.md#stream.metadata-first)" in summary
+    assert RULES["stream.metadata-first"].text in summary
+    # Relaxations, stale entries and errors stated once, in the summary.
+    assert summary.count("live LLM: values not compared") == 1
+    assert "- **Relaxed** for 1 scenario(s) (tool_round_trip)" in summary
+    assert "**Stale baseline entry** `greeting::rule.gone`" in summary
+    assert "**Could not run** store_items" in summary
+    details = text[summary_end:]
+    assert "MUST [`replay.shape`](docs/rules.md#replay.shape) (baselined)" in details
+    assert "| store | extended | NOT TESTED | no selected scenario exercised it |" in details
+    assert "| greeting | stream_values | FAIL | stream.metadata-first, stream.no-end-event |" in (
+        details
     )
-    assert "**MUST** `stream.metadata-first` at greeting / stream / event 0 / /run_id" in text
-    assert "`replay.shape` (baselined)" in text
-    assert "**stale baseline entry** `greeting::rule.gone`" in text
-    assert "- tool_round_trip: live LLM: values not compared" in text
-    assert "#### store_items: could not run" in text
-    assert "**none** (capabilities: 1 of 22 passed, 2 failed, 19 NOT TESTED)" in text
+    assert text.index("stream.metadata-first") < text.index("replay.shape")  # worst first
+    absolute = markdown(report, rules_doc="https://example.invalid/rules.md")
+    assert "(https://example.invalid/rules.md#stream.metadata-first)" in absolute
+
+
+def _finding(rule: str, pointer: str, expected: Any, actual: Any) -> Finding:
+    return Finding(
+        rule=rule,
+        severity=Severity.MUST,
+        message="the value differs",
+        step="stream",
+        pointer=pointer,
+        expected=expected,
+        actual=actual,
+    )
+
+
+def test_markdown_groups_one_fault_seen_in_many_places() -> None:
+    scenarios = [
+        ScenarioResult(
+            f"scenario_{n}",
+            "stream_values",
+            "s",
+            0.1,
+            (
+                _finding("replay.value", f"/{n}/metadata/created_by", "system", "me"),
+                _finding("replay.value", "/kwargs/config/metadata/created_by", "system", "me"),
+            ),
+        )
+        for n in range(30)
+    ]
+    run = CheckRun(target="http://t", target_kind="external", llm_mode="fake", llm_url="u")
+    text = markdown(build_report(CheckResult(run=run, scenarios=scenarios)))
+    assert text.count("#### ") == 1
+    assert "Seen 60 time(s) in 30 scenario(s)" in text
+    assert "| 1 | **MUST** [`replay.value`](docs/rules.md#replay.value) | created_by | 30 |" in text
+
+
+def test_markdown_fits_a_pull_request_comment_and_says_what_it_left_out() -> None:
+    big = "x" * 2_000
+    scenarios = [
+        ScenarioResult(
+            f"scenario_{n}",
+            "stream_values",
+            "s",
+            0.1,
+            tuple(
+                _finding("replay.value", f"/field_{n}_{m}", big + str(m), big) for m in range(40)
+            ),
+        )
+        for n in range(60)
+    ]
+    run = CheckRun(target="http://t", target_kind="external", llm_mode="fake", llm_url="u")
+    report = build_report(CheckResult(run=run, scenarios=scenarios))
+    text = markdown(report)
+    assert len(text) < 65_536
+    assert len(json.dumps(report)) > 65_536 * 10  # the JSON keeps everything
+    assert "more root cause(s) left out to fit a comment: see the JSON report" in text
+    assert text.startswith("## LangGraph streaming conformance: FINDINGS")
+    assert "### Fix first" in text
+
+
+def test_markdown_states_ignore_patterns_and_exclusions() -> None:
+    covered = _finding("replay.value", "/metadata/created_by", "system", "me")
+    scenario = ScenarioResult(
+        "greeting", "stream_values", "s", 0.1, (), ignored=(("created_by", covered),)
+    )
+    run = CheckRun(
+        target="http://t",
+        target_kind="external",
+        llm_mode="fake",
+        llm_url="u",
+        ignored=[{"pattern": "created_by", "reason": "--ignore"}],
+        excluded_scenarios={"store_crud": "excluded with --exclude-capability store"},
+        excluded_capabilities={"store": "excluded with --exclude-capability"},
+    )
+    report = build_report(CheckResult(run=run, scenarios=[scenario]))
+    assert report["ignored"] == [{"pattern": "created_by", "reason": "--ignore", "findings": 1}]
+    assert report["scenarios"][0]["ignored"][0]["ignored_by"] == "created_by"
+    text = markdown(report)
+    assert "**Ignored** `created_by` (1 finding(s) not counted" in text
+    assert "**NOT TESTED** capability store: excluded with --exclude-capability" in text
+    assert "**NOT TESTED** 1 scenario(s) declared out of scope: store_crud" in text
+    assert "| store | extended | NOT TESTED | excluded with --exclude-capability |" in text
 
 
 def test_terminal_progress_and_summary(report: dict[str, Any]) -> None:
@@ -166,7 +258,7 @@ def test_terminal_progress_and_summary(report: dict[str, Any]) -> None:
     text = summary(report)
     assert "greeting         stream_values" not in text  # level column, not capability
     assert "STALE baseline entry greeting::rule.gone" in text
-    assert "relaxed: tool_round_trip" in text
+    assert "relaxed (1 scenarios: tool_round_trip): live LLM" in text
     assert "note: a note the reader needs" in text
     assert "capabilities: 1 of 22 passed, 2 failed, 19 NOT TESTED" in text
     assert text.rstrip().splitlines()[-1].startswith("COULD NOT RUN: level none; 1 passed")

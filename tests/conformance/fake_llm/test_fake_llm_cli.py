@@ -28,7 +28,7 @@ def test_defaults() -> None:
         "127.0.0.1",
         DEFAULT_PORT,
         0,
-        "granian",
+        "auto",
     )
     assert DEFAULT_PORT == 7374
 

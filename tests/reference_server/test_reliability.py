@@ -283,7 +283,9 @@ async def test_200_rapid_disconnect_cancels_all_land(server: ServerProcess) -> N
 
         runs = await asyncio.wait_for(asyncio.gather(*(_disconnect(t) for t in threads)), 60)
         statuses = await _settled(client, runs)
-        counts = {status: list(statuses.values()).count(status) for status in set(statuses.values())}
+        counts = {
+            status: list(statuses.values()).count(status) for status in set(statuses.values())
+        }
         assert set(statuses.values()) <= {"interrupted", "success"}, counts
         busy = [
             thread_id

@@ -9,50 +9,24 @@ import json
 import os
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from conformance.processes import ServerProcess, free_port, python_module
+from conformance.processes import ServerProcess
 from conformance.sse.parser import ParsedStream, parse_stream
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-CONFIG_PATH = PROJECT_ROOT / "langgraph.json"
 SETTLE_SECONDS = 30.0
 DISCONNECTS = 200
 ENQUEUED_RUNS = 100
 
+StartServer = Callable[[Path], ServerProcess]
+"""The ``start_server`` fixture (conftest.py): a started server on that SQLite file."""
+
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-
-def _start(database: Path, fake_llm_url: str) -> ServerProcess:
-    port = free_port()
-    argv = python_module(
-        "reference_server",
-        "--config",
-        str(CONFIG_PATH),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--database",
-        str(database),
-        "--heartbeat-seconds",
-        "0.5",
-        "--log-level",
-        "warning",
-    )
-    return ServerProcess(
-        argv,
-        port=port,
-        env={"LLM_BASE_URL": fake_llm_url, "LANGSMITH_TRACING": "false"},
-        cwd=PROJECT_ROOT,
-        name="reference-server",
-        start_timeout=60.0,
-    ).start()
 
 
 @pytest.fixture
@@ -61,12 +35,8 @@ def database(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def server(database: Path, fake_llm_url: str) -> Iterator[ServerProcess]:
-    process = _start(database, fake_llm_url)
-    try:
-        yield process
-    finally:
-        process.__exit__(None, None, None)
+def server(database: Path, start_server: StartServer) -> ServerProcess:
+    return start_server(database)
 
 
 def _user(text: str) -> dict[str, Any]:
@@ -122,9 +92,9 @@ def _kill_9(process: ServerProcess) -> None:
 
 
 async def test_kill_9_mid_run_leaves_a_dead_run_its_thread_and_stream_consistent(
-    database: Path, fake_llm_url: str
+    database: Path, start_server: StartServer
 ) -> None:
-    first = _start(database, fake_llm_url)
+    first = start_server(database)
     try:
         async with httpx.AsyncClient(base_url=first.url, timeout=30) as client:
             done_thread = await _new_thread(client)
@@ -164,7 +134,7 @@ async def test_kill_9_mid_run_leaves_a_dead_run_its_thread_and_stream_consistent
     finally:
         first.__exit__(None, None, None)
 
-    second = _start(database, fake_llm_url)
+    second = start_server(database)
     try:
         async with httpx.AsyncClient(base_url=second.url, timeout=30) as client:
             run = (await client.get(f"/threads/{thread_id}/runs/{run_id}")).json()
@@ -207,9 +177,9 @@ async def test_kill_9_mid_run_leaves_a_dead_run_its_thread_and_stream_consistent
 
 
 async def test_sigterm_with_streams_open_ends_them_cleanly_and_settles_the_runs(
-    database: Path, fake_llm_url: str
+    database: Path, start_server: StartServer
 ) -> None:
-    server = _start(database, fake_llm_url)
+    server = start_server(database)
     streams = 6
     try:
         async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
@@ -248,7 +218,7 @@ async def test_sigterm_with_streams_open_ends_them_cleanly_and_settles_the_runs(
     finally:
         server.__exit__(None, None, None)
 
-    restarted = _start(database, fake_llm_url)
+    restarted = start_server(database)
     try:
         async with httpx.AsyncClient(base_url=restarted.url, timeout=30) as client:
             for thread_id, (_, run_id) in zip(threads, results, strict=True):

@@ -14,9 +14,20 @@ from pydantic import Field, field_validator
 from quart import Blueprint, Response, request
 
 from reference_server import context
-from reference_server.http import ApiError, RequestModel, json_response, no_content, parse_body
+from reference_server.http import (
+    MAX_INT64,
+    ApiError,
+    RequestModel,
+    json_response,
+    no_content,
+    parse_body,
+)
 
 blueprint = Blueprint("store", __name__)
+
+
+MAX_TTL_MINUTES = 100 * 365 * 24 * 60
+"""A century: longer ones would overflow the store's expiry timestamp."""
 
 
 def _check_labels(namespace: list[str]) -> list[str]:
@@ -25,7 +36,15 @@ def _check_labels(namespace: list[str]) -> list[str]:
             raise ValueError(
                 f"Namespace label '{label}' must be a non-empty string without periods"
             )
-    return namespace
+    return _check_no_nul(namespace)
+
+
+def _check_no_nul(labels: list[str] | None) -> list[str] | None:
+    # SQLite's text ends at a NUL byte: a label holding one could not be stored as sent.
+    for label in labels or ():
+        if "\x00" in label:
+            raise ValueError(f"Namespace label {label!r} must not contain a NUL character")
+    return labels
 
 
 class ItemPut(RequestModel):
@@ -33,7 +52,7 @@ class ItemPut(RequestModel):
     key: str = Field(min_length=1)
     value: dict[str, Any]
     index: Literal[False] | list[str] | None = None
-    ttl: float | None = None
+    ttl: float | None = Field(default=None, ge=0, le=MAX_TTL_MINUTES)
 
     _labels = field_validator("namespace")(_check_labels)
 
@@ -50,15 +69,19 @@ class ItemSearch(RequestModel):
     filter: dict[str, Any] | None = None
     query: str | None = None
     limit: int = Field(default=10, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_INT64)
+
+    _labels = field_validator("namespace_prefix")(_check_no_nul)
 
 
 class NamespaceSearch(RequestModel):
     prefix: list[str] | None = None
     suffix: list[str] | None = None
-    max_depth: int | None = Field(default=None, ge=1)
+    max_depth: int | None = Field(default=None, ge=1, le=MAX_INT64)
     limit: int = Field(default=100, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_INT64)
+
+    _labels = field_validator("prefix", "suffix")(_check_no_nul)
 
 
 @blueprint.put("/store/items")

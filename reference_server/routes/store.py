@@ -47,8 +47,16 @@ def _check_no_nul(labels: list[str] | None) -> list[str] | None:
     return labels
 
 
+def _check_pattern_labels(labels: list[str] | None) -> list[str] | None:
+    """Labels of a prefix or suffix to match: non-empty (the store refuses empty ones)."""
+    for label in labels or ():
+        if not label:
+            raise ValueError("Namespace labels must be non-empty strings")
+    return _check_no_nul(labels)
+
+
 class ItemPut(RequestModel):
-    namespace: list[str]
+    namespace: list[str] = Field(min_length=1)
     key: str = Field(min_length=1)
     value: dict[str, Any]
     index: Literal[False] | list[str] | None = None
@@ -58,7 +66,7 @@ class ItemPut(RequestModel):
 
 
 class ItemDelete(RequestModel):
-    namespace: list[str]
+    namespace: list[str] = Field(min_length=1)
     key: str = Field(min_length=1)
 
     _labels = field_validator("namespace")(_check_labels)
@@ -71,7 +79,7 @@ class ItemSearch(RequestModel):
     limit: int = Field(default=10, ge=1, le=1000)
     offset: int = Field(default=0, ge=0, le=MAX_INT64)
 
-    _labels = field_validator("namespace_prefix")(_check_no_nul)
+    _labels = field_validator("namespace_prefix")(_check_pattern_labels)
 
 
 class NamespaceSearch(RequestModel):
@@ -81,7 +89,7 @@ class NamespaceSearch(RequestModel):
     limit: int = Field(default=100, ge=1, le=1000)
     offset: int = Field(default=0, ge=0, le=MAX_INT64)
 
-    _labels = field_validator("prefix", "suffix")(_check_no_nul)
+    _labels = field_validator("prefix", "suffix")(_check_pattern_labels)
 
 
 @blueprint.put("/store/items")

@@ -72,7 +72,7 @@ async def read_json(*, allow_empty: bool = True) -> Any:
     except orjson.JSONDecodeError as error:
         if "depth limit" in str(error) or "recursion" in str(error).lower():
             # orjson gives up at 1,024 levels; find which field went that deep.
-            field = _deep_field_in_text(raw)
+            field = _deep_field_in_text(raw if isinstance(raw, bytes) else raw.encode())
             raise ApiError(422, _too_deep(field)) from None
         raise ApiError(422, "Invalid JSON in request body") from None
     problem = _unholdable_value(body)

@@ -36,7 +36,8 @@ def _check_labels(namespace: list[str]) -> list[str]:
             raise ValueError(
                 f"Namespace label '{label}' must be a non-empty string without periods"
             )
-    return _check_no_nul(namespace)
+    _check_no_nul(namespace)
+    return namespace
 
 
 def _check_no_nul(labels: list[str] | None) -> list[str] | None:

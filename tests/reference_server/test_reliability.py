@@ -159,8 +159,8 @@ async def test_kill_9_mid_run_leaves_a_dead_run_its_thread_and_stream_consistent
             assert names.count("error") == 1, names
             assert "died" in json.loads(parsed.events[-1].data)["message"]
             assert body.endswith(b"\r\n\r\n")
-            ids = [event.id for event in parsed.events]
-            assert ids == sorted(ids) and len(set(ids)) == len(ids), ids
+            ids = [event.id or "" for event in parsed.events]
+            assert all(ids) and ids == sorted(ids) and len(set(ids)) == len(ids), ids
 
             # Nothing committed is lost, and the thread takes new runs.
             kept = (await client.get(f"/threads/{done_thread}")).json()

@@ -20,7 +20,8 @@ def _nested(depth: int) -> str:
 
 async def _post_raw(client: Client, method: str, path: str, body: str) -> tuple[int, str]:
     """The status and the ``detail`` (or the whole body) of a request with a raw JSON body."""
-    response = await client.open(path, method=method, data=body.encode(), headers=JSON_HEADERS)
+    send = {"POST": client.post, "PUT": client.put, "PATCH": client.patch}[method]
+    response = await send(path, data=body.encode(), headers=JSON_HEADERS)
     return response.status_code, await _detail(response)
 
 

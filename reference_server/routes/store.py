@@ -7,6 +7,7 @@ another's items. Graphs reach the same store unscoped during their runs.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from langgraph.store.base import Item, SearchItem
@@ -48,6 +49,25 @@ def _check_no_nul(labels: list[str] | None) -> list[str] | None:
     return labels
 
 
+_FILTER_KEY = re.compile(r"^[a-zA-Z0-9_.-]+$")
+_FILTER_OPERATORS = frozenset({"$eq", "$ne", "$gt", "$gte", "$lt", "$lte"})
+
+
+def _check_filter(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Keys the store can address (its SQL embeds them in a JSON path) and known operators."""
+    for key, condition in (value or {}).items():
+        if not _FILTER_KEY.match(key):
+            raise ValueError(f"filter key {key!r} may hold only letters, digits, '_', '.' and '-'")
+        if isinstance(condition, dict):
+            unknown = sorted(set(condition) - _FILTER_OPERATORS)
+            if unknown:
+                raise ValueError(
+                    f"filter {key!r}: unknown operator(s) {unknown}; "
+                    f"known: {sorted(_FILTER_OPERATORS)}"
+                )
+    return value
+
+
 def _check_pattern_labels(labels: list[str] | None) -> list[str] | None:
     """Labels of a prefix or suffix to match: non-empty (the store refuses empty ones)."""
     for label in labels or ():
@@ -81,6 +101,7 @@ class ItemSearch(RequestModel):
     offset: int = Field(default=0, ge=0, le=MAX_INT64)
 
     _labels = field_validator("namespace_prefix")(_check_pattern_labels)
+    _filter = field_validator("filter")(_check_filter)
 
 
 class NamespaceSearch(RequestModel):

@@ -101,3 +101,12 @@ async def test_nul_byte_in_a_store_namespace_label(client: Client) -> None:
     assert fetched.status_code == 422, await fetched.get_data(as_text=True)
     searched = await client.post("/store/items/search", json={"namespace_prefix": ["a\x00"]})
     assert searched.status_code == 422, await searched.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("search_filter", [{"(╯°□°)╯": 1}, {"a b": 1}, {"a": {"$regex": "x"}}])
+async def test_store_search_filters_the_store_cannot_express(
+    client: Client, search_filter: dict[str, object]
+) -> None:
+    response = await client.post("/store/items/search", json={"filter": search_filter})
+    assert response.status_code == 422, await _detail(response)
+    assert '"filter"' in await _detail(response)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+from langgraph.store.base import InvalidNamespaceError
 from quart import Quart, Response, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
@@ -131,6 +132,11 @@ def _register_error_handlers(app: Quart) -> None:
     @app.errorhandler(ApiError)
     async def _api_error(error: ApiError) -> Response:
         return error_response(error.status, error.detail)
+
+    @app.errorhandler(InvalidNamespaceError)
+    async def _invalid_namespace(error: InvalidNamespaceError) -> Response:
+        # The store's own check, for a namespace the route's validation let through.
+        return error_response(422, f'"namespace": {error}')
 
     @app.errorhandler(GraphNotFoundError)
     async def _graph_not_found(error: GraphNotFoundError) -> Response:

@@ -1,7 +1,9 @@
 """Request parsing and JSON responses shared by the routes.
 
 Bodies and query strings are validated with pydantic models; a failure becomes a 422 whose
-``detail`` names the offending field. Every client error is raised as ``ApiError`` and turned
+``detail`` names the offending field. Before any model sees a body, its shape is bounded: JSON
+nested deeper than ``MAX_JSON_DEPTH`` or holding an integer beyond 64 bits is refused (422,
+naming the field), as neither the JSON encoder nor SQLite could hold it. Every client error is raised as ``ApiError`` and turned
 into ``{"detail": "..."}`` by the app's error handler, as ``langgraph dev`` answers.
 """
 
@@ -19,6 +21,12 @@ from reference_server.streaming.serialise import dumps
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 JSON_CONTENT_TYPE = "application/json"
+MAX_JSON_DEPTH = 128
+"""Levels of nesting a request body may have. Stored records wrap what a client sends a few
+levels deeper, and the JSON encoder stops at 254 levels."""
+MAX_INT64 = 2**63 - 1
+"""The largest integer a body or query may carry: what SQLite (and Postgres' bigint) hold."""
+MIN_INT64 = -(2**63)
 
 
 class ApiError(Exception):
@@ -60,9 +68,17 @@ async def read_json(*, allow_empty: bool = True) -> Any:
             return {}
         raise ApiError(422, "Request body is required")
     try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        if "depth limit" in str(error) or "recursion" in str(error).lower():
+            # orjson gives up at 1,024 levels; find which field went that deep.
+            field = _deep_field_in_text(raw if isinstance(raw, bytes) else raw.encode())
+            raise ApiError(422, _too_deep(field)) from None
         raise ApiError(422, "Invalid JSON in request body") from None
+    problem = _unholdable_value(body)
+    if problem is not None:
+        raise ApiError(422, problem)
+    return body
 
 
 async def parse_body(model: type[ModelT], *, allow_empty: bool = True) -> ModelT:
@@ -127,6 +143,67 @@ def pagination_headers(offset: int, page_length: int, total: int) -> dict[str, s
     if more:
         headers["x-pagination-next"] = str(next_offset)
     return headers
+
+
+def _too_deep(field: str) -> str:
+    parts = field.split(".")
+    shown = ".".join(parts[:3]) + (".…" if len(parts) > 3 else "")
+    return f'"{shown}": JSON nested deeper than {MAX_JSON_DEPTH} levels'
+
+
+def _unholdable_value(body: Any) -> str | None:
+    """Why ``body`` cannot be stored (too deep, an integer beyond 64 bits), naming the field,
+    or None. Iterative: a deep body must not exhaust the Python stack either."""
+    stack: list[tuple[Any, int, str]] = [(body, 1, "body")]
+    while stack:
+        value, depth, path = stack.pop()
+        if isinstance(value, dict | list):
+            if depth > MAX_JSON_DEPTH:
+                return _too_deep(path)
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                child = str(key) if path == "body" else f"{path}.{key}"
+                stack.append((item, depth + 1, child))
+        elif (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and not MIN_INT64 <= value <= MAX_INT64
+        ):
+            return f'"{path}": integer out of range (must fit in 64 bits)'
+    return None
+
+
+def _deep_field_in_text(raw: bytes) -> str:
+    """The top-level field of a JSON object text under which nesting first goes too deep."""
+    depth = 0
+    in_string = escaped = expect_key = False
+    key_start = -1
+    field = "body"
+    for position, byte in enumerate(raw):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # a backslash
+                escaped = True
+            elif byte == 0x22:  # the closing quote
+                in_string = False
+                if key_start >= 0:
+                    field = raw[key_start:position].decode(errors="replace")
+                    key_start = -1
+        elif byte == 0x22:
+            in_string = True
+            if depth == 1 and expect_key:
+                key_start, expect_key = position + 1, False
+        elif byte in (0x7B, 0x5B):  # { or [
+            depth += 1
+            expect_key = depth == 1 and byte == 0x7B
+            if depth > MAX_JSON_DEPTH:
+                return field
+        elif byte in (0x7D, 0x5D):  # } or ]
+            depth -= 1
+        elif byte == 0x2C and depth == 1:  # a comma between top-level fields
+            expect_key = True
+    return field
 
 
 def _json_type(value: Any) -> str:

@@ -12,6 +12,7 @@ from quart import Blueprint, Response
 
 from reference_server import context
 from reference_server.http import (
+    MAX_INT64,
     ApiError,
     RequestModel,
     json_response,
@@ -62,7 +63,7 @@ class AssistantSearch(RequestModel):
     graph_id: str | None = None
     name: str | None = None
     limit: int = Field(default=10, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_INT64)
     sort_by: AssistantSortField = "created_at"
     sort_order: SortOrder = "desc"
     select: list[str] | None = None
@@ -77,11 +78,11 @@ class AssistantCount(RequestModel):
 class VersionSearch(RequestModel):
     metadata: dict[str, Any] | None = None
     limit: int = Field(default=10, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_INT64)
 
 
 class SetLatest(RequestModel):
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=MAX_INT64)
 
 
 class GraphQuery(RequestModel):

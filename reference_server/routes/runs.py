@@ -12,6 +12,7 @@ from quart import Blueprint, Response, request
 
 from reference_server import context
 from reference_server.http import (
+    MAX_INT64,
     ApiError,
     RequestModel,
     json_response,
@@ -47,7 +48,7 @@ NO_RUNS_TO_CANCEL = (
 
 class RunListQuery(RequestModel):
     limit: int = Field(default=10, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_INT64)
     status: Literal["pending", "running", "error", "success", "timeout", "interrupted"] | None = (
         None
     )

@@ -7,6 +7,7 @@ another's items. Graphs reach the same store unscoped during their runs.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from langgraph.store.base import Item, SearchItem
@@ -14,9 +15,20 @@ from pydantic import Field, field_validator
 from quart import Blueprint, Response, request
 
 from reference_server import context
-from reference_server.http import ApiError, RequestModel, json_response, no_content, parse_body
+from reference_server.http import (
+    MAX_INT64,
+    ApiError,
+    RequestModel,
+    json_response,
+    no_content,
+    parse_body,
+)
 
 blueprint = Blueprint("store", __name__)
+
+
+MAX_TTL_MINUTES = 100 * 365 * 24 * 60
+"""A century: longer ones would overflow the store's expiry timestamp."""
 
 
 def _check_labels(namespace: list[str]) -> list[str]:
@@ -25,21 +37,57 @@ def _check_labels(namespace: list[str]) -> list[str]:
             raise ValueError(
                 f"Namespace label '{label}' must be a non-empty string without periods"
             )
+    _check_no_nul(namespace)
     return namespace
 
 
+def _check_no_nul(labels: list[str] | None) -> list[str] | None:
+    # SQLite's text ends at a NUL byte: a label holding one could not be stored as sent.
+    for label in labels or ():
+        if "\x00" in label:
+            raise ValueError(f"Namespace label {label!r} must not contain a NUL character")
+    return labels
+
+
+_FILTER_KEY = re.compile(r"^[a-zA-Z0-9_.-]+$")
+_FILTER_OPERATORS = frozenset({"$eq", "$ne", "$gt", "$gte", "$lt", "$lte"})
+
+
+def _check_filter(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Keys the store can address (its SQL embeds them in a JSON path) and known operators."""
+    for key, condition in (value or {}).items():
+        if not _FILTER_KEY.match(key):
+            raise ValueError(f"filter key {key!r} may hold only letters, digits, '_', '.' and '-'")
+        if isinstance(condition, dict):
+            unknown = sorted(set(condition) - _FILTER_OPERATORS)
+            if unknown:
+                raise ValueError(
+                    f"filter {key!r}: unknown operator(s) {unknown}; "
+                    f"known: {sorted(_FILTER_OPERATORS)}"
+                )
+    return value
+
+
+def _check_pattern_labels(labels: list[str] | None) -> list[str] | None:
+    """Labels of a prefix or suffix to match: non-empty (the store refuses empty ones)."""
+    for label in labels or ():
+        if not label:
+            raise ValueError("Namespace labels must be non-empty strings")
+    return _check_no_nul(labels)
+
+
 class ItemPut(RequestModel):
-    namespace: list[str]
+    namespace: list[str] = Field(min_length=1)
     key: str = Field(min_length=1)
     value: dict[str, Any]
     index: Literal[False] | list[str] | None = None
-    ttl: float | None = None
+    ttl: float | None = Field(default=None, ge=0, le=MAX_TTL_MINUTES)
 
     _labels = field_validator("namespace")(_check_labels)
 
 
 class ItemDelete(RequestModel):
-    namespace: list[str]
+    namespace: list[str] = Field(min_length=1)
     key: str = Field(min_length=1)
 
     _labels = field_validator("namespace")(_check_labels)
@@ -50,15 +98,20 @@ class ItemSearch(RequestModel):
     filter: dict[str, Any] | None = None
     query: str | None = None
     limit: int = Field(default=10, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_INT64)
+
+    _labels = field_validator("namespace_prefix")(_check_pattern_labels)
+    _filter = field_validator("filter")(_check_filter)
 
 
 class NamespaceSearch(RequestModel):
     prefix: list[str] | None = None
     suffix: list[str] | None = None
-    max_depth: int | None = Field(default=None, ge=1)
+    max_depth: int | None = Field(default=None, ge=1, le=MAX_INT64)
     limit: int = Field(default=100, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_INT64)
+
+    _labels = field_validator("prefix", "suffix")(_check_pattern_labels)
 
 
 @blueprint.put("/store/items")

@@ -7,6 +7,7 @@ import re
 from importlib import metadata
 from typing import Any
 
+from pydantic import BaseModel
 from quart import Blueprint, Response, current_app
 
 from reference_server.http import json_response
@@ -69,7 +70,10 @@ async def docs() -> Response:
 def openapi_document() -> dict[str, Any]:
     """An OpenAPI 3.1 document of every route the app serves, built from its URL map so it
     never lists a route that does not exist; summaries are the view docstrings' first line."""
+    from reference_server.routes.request_bodies import REQUEST_BODIES
+
     paths: dict[str, dict[str, Any]] = {}
+    schemas: dict[str, Any] = {}
     for rule in current_app.url_map.iter_rules():
         if rule.endpoint == "static":
             continue
@@ -77,20 +81,41 @@ def openapi_document() -> dict[str, Any]:
         view = current_app.view_functions[rule.endpoint]
         summary = (view.__doc__ or rule.endpoint.split(".")[-1].replace("_", " ")).strip()
         parameters = [
-            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+            {"name": name, "in": "path", "required": True, "schema": _path_schema(name)}
             for name in re.findall(r"{([^}]+)}", path)
         ]
         for method in sorted(rule.methods or ()):
             if method.lower() not in _METHODS:
                 continue
-            paths.setdefault(path, {})[method.lower()] = {
+            operation: dict[str, Any] = {
                 "summary": summary.splitlines()[0],
                 "operationId": f"{rule.endpoint}_{method.lower()}",
                 "parameters": parameters,
                 "responses": {"200": {"description": "Success"}},
             }
+            model = REQUEST_BODIES.get(rule.endpoint)
+            if model is not None:
+                operation["requestBody"] = _request_body(model, schemas)
+            paths.setdefault(path, {})[method.lower()] = operation
     return {
         "openapi": "3.1.0",
         "info": {"title": "LangGraph reference server", "version": _version(_PACKAGE) or "0"},
         "paths": dict(sorted(paths.items())),
+        "components": {"schemas": dict(sorted(schemas.items()))},
     }
+
+
+def _path_schema(name: str) -> dict[str, Any]:
+    # Threads and runs are named by UUIDs; an assistant also by its graph id.
+    if name in ("thread_id", "run_id"):
+        return {"type": "string", "format": "uuid"}
+    return {"type": "string"}
+
+
+def _request_body(model: type[BaseModel], schemas: dict[str, Any]) -> dict[str, Any]:
+    """A JSON request body of ``model``, its schema (and those it uses) added to ``schemas``."""
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas.update(schema.pop("$defs", {}))
+    schemas[model.__name__] = schema
+    reference = {"$ref": f"#/components/schemas/{model.__name__}"}
+    return {"required": True, "content": {"application/json": {"schema": reference}}}

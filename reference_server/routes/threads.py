@@ -22,6 +22,7 @@ from quart import Blueprint, Response
 
 from reference_server import context
 from reference_server.http import (
+    MAX_INT64,
     ApiError,
     RequestModel,
     json_response,
@@ -74,7 +75,7 @@ class ThreadSearch(RequestModel):
     status: ThreadStatus | None = None
     ids: list[uuid.UUID] | None = None
     limit: int = Field(default=10, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_INT64)
     sort_by: ThreadSortField = "created_at"
     sort_order: Literal["asc", "desc"] = "desc"
     select: list[str] | None = None

@@ -6,6 +6,14 @@ other: that is ``enqueue``) and for a free slot (``max_concurrent_runs`` server-
 written BEFORE the event log closes, so a client seeing its stream end already reads the final
 status (the SDKs decide whether to reconnect from it).
 
+Nothing is lost silently: a run whose events cannot be stored is stopped and ends ``error``
+with an ``error`` event saying so. A restart settles the runs the previous process left
+``pending``/``running`` (it crashed or was killed): each ends ``error``, its stored stream gets a
+closing ``error`` event saying the run died, and its thread reads ``error`` too, as after an
+ordinary failed run; such runs are not re-queued, as their graph may have done half its work.
+A graceful stop (SIGTERM) cancels the runs in progress: they end ``interrupted`` and their
+streams end cleanly.
+
 Multitask strategies on a busy thread: ``reject`` refuses (409); ``interrupt`` cancels the runs
 in progress (they end ``interrupted``, their checkpoints kept); ``rollback`` cancels and deletes
 them and puts the thread state back to where it was before them; ``enqueue`` waits.
@@ -17,6 +25,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -36,8 +45,8 @@ from reference_server.runs.config import build_run_config, forwarded_headers, ru
 from reference_server.runs.errors import error_payload
 from reference_server.runs.request import RunCreate
 from reference_server.settings import Settings
-from reference_server.storage.base import OWNER_METADATA_KEY, Record, Storage
-from reference_server.streaming.broker import RunEventLog
+from reference_server.storage.base import OWNER_METADATA_KEY, Record, Storage, StoredEvent
+from reference_server.streaming.broker import RunEventLog, format_event_id
 from reference_server.streaming.graph_stream import GraphRunRequest, stream_graph_events
 from reference_server.streaming.redaction import redact_metadata
 from reference_server.streaming.serialise import dumps
@@ -52,6 +61,15 @@ CANCEL_REASON_REQUEST = "interrupt requested via POST /threads/{thread_id}/runs/
 CANCEL_REASON_DISCONNECT = "client disconnected from the run stream (on_disconnect=cancel)"
 CANCEL_REASON_MULTITASK = "interrupted by a new run on the thread (multitask_strategy)"
 CANCEL_REASON_SHUTDOWN = "the server shut down while the run was in progress"
+RUN_DIED_ERROR = "RunDied"
+RUN_DIED_MESSAGE = (
+    "the run died: the server stopped (crashed or was killed) while the run was {status}; "
+    "it was not resumed"
+)
+STORAGE_ERROR = "StorageError"
+STORAGE_ERROR_MESSAGE = "the run's events could not be stored ({reason}), so the run was stopped"
+SHUTDOWN_GRACE_SECONDS = 10.0
+"""How long a graceful stop waits for cancelled runs to record their end."""
 BUSY_THREAD_DETAIL = (
     "Thread is already running a task. Wait for it to finish or choose a different "
     "multitask strategy."
@@ -75,6 +93,8 @@ class RunHandle:
     cancel_reason: str | None = None
     final_values: Any = None
     error: dict[str, Any] | None = None
+    storage_failure: Exception | None = None
+    """Set when the run's events could not be stored; the run is stopped and ends ``error``."""
     temporary_thread: bool = False
 
     @property
@@ -112,30 +132,45 @@ class RunManager:
         self._slots = asyncio.Semaphore(self._settings.max_concurrent_runs)
         await self._settle_interrupted_runs()
 
-    async def stop(self) -> None:
+    async def stop(self, grace_seconds: float = SHUTDOWN_GRACE_SECONDS) -> None:
+        """Cancels every run in progress and waits (up to ``grace_seconds``) for each to
+        record its end and close its stream. A run that does not make it in time is settled
+        by the next start."""
         self._stopping = True
-        handles = [handle for handle in self._handles.values() if handle.task is not None]
-        for handle in handles:
+        tasks = []
+        for handle in list(self._handles.values()):
+            if handle.task is None or handle.finished.is_set():
+                continue
             handle.cancel_action = handle.cancel_action or "interrupt"
             handle.cancel_reason = handle.cancel_reason or CANCEL_REASON_SHUTDOWN
-            assert handle.task is not None
             handle.task.cancel()
-        for handle in handles:
-            assert handle.task is not None
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await handle.task
+            tasks.append(handle.task)
+        if tasks:
+            _, late = await asyncio.wait(tasks, timeout=grace_seconds)
+            if late:
+                _LOGGER.warning("%d runs did not stop within %.0f s", len(late), grace_seconds)
 
     async def _settle_interrupted_runs(self) -> None:
-        """Runs a previous process left pending or running can never finish: mark them."""
+        """Runs a previous process left pending or running can never finish: each ends
+        ``error``, its stored stream with an ``error`` event saying it died, its thread
+        ``error`` (as after any failed run), so rejoining clients and the thread agree."""
         for run in await self._storage.list_runs_with_status(ACTIVE_STATUSES):
+            run_id = str(run["run_id"])
+            error = {
+                "error": RUN_DIED_ERROR,
+                "message": RUN_DIED_MESSAGE.format(status=run.get("status")),
+            }
+            recorded = await self._storage.list_events(run_id)
+            await self._storage.append_events(run_id, [_event_after(recorded, "error", error)])
             run["status"] = "error"
             run["updated_at"] = now_iso()
             await self._storage.put_run(run)
             thread = await self._storage.get_thread(str(run["thread_id"]), None)
-            if thread is not None and thread.get("status") == "busy":
-                thread["status"] = "idle"
-                thread["updated_at"] = now_iso()
+            if thread is not None:
+                timestamp = now_iso()
+                thread.update({"status": "error", "error": error, "updated_at": timestamp})
                 await self._storage.put_thread(thread)
+            _LOGGER.warning("run %s died with the previous process: marked error", run_id)
 
     # queries ----------------------------------------------------------------------------
     def handle(self, run_id: str) -> RunHandle | None:
@@ -203,9 +238,18 @@ class RunManager:
             "updated_at": timestamp,
             "langsmith_session_name": None,
         }
+
+        def _persist_failed(error: Exception) -> None:
+            self._stop_on_storage_failure(handle, error)
+
         handle = RunHandle(
             run=run,
-            log=RunEventLog(run_id, self._storage, persist=body.stream_resumable),
+            log=RunEventLog(
+                run_id,
+                self._storage,
+                persist=body.stream_resumable,
+                on_persist_failure=_persist_failed,
+            ),
             body=body,
             assistant=assistant,
             config=config,
@@ -302,6 +346,13 @@ class RunManager:
         if wait:
             await handle.finished.wait()
 
+    def _stop_on_storage_failure(self, handle: RunHandle, error: Exception) -> None:
+        if handle.finished.is_set() or handle.storage_failure is not None:
+            return
+        handle.storage_failure = error
+        if handle.task is not None and handle.cancel_action is None:
+            handle.task.cancel()
+
     # executing --------------------------------------------------------------------------
     async def _execute(self, handle: RunHandle) -> None:
         status = "error"
@@ -324,14 +375,25 @@ class RunManager:
                     status = await self._stream(graph, handle)
         except asyncio.CancelledError:
             status = "interrupted"
+            if handle.cancel_action is None and handle.storage_failure is not None:
+                status = self._fail(handle, _storage_error(handle.storage_failure))
         except Exception as error:
-            _LOGGER.info("run %s failed: %r", handle.run_id, error)
-            handle.error = error_payload(error)
-            if not handle.log.closed:
-                handle.log.publish("error", dumps(handle.error))
-            status = "error"
+            if handle.cancel_action is not None:
+                # The cancellation surfaced as another exception from inside the graph.
+                _LOGGER.info("run %s cancelled, raising %r", handle.run_id, error)
+                status = "interrupted"
+            else:
+                _LOGGER.info("run %s failed: %r", handle.run_id, error)
+                status = self._fail(handle, error_payload(error))
         finally:
             await asyncio.shield(self._finish(handle, status, graph, checkpoint_before))
+
+    def _fail(self, handle: RunHandle, error: dict[str, Any]) -> str:
+        """Records ``error`` as the run's failure and tells its listeners; the run's status."""
+        handle.error = error
+        if not handle.log.closed:
+            handle.log.publish("error", dumps(error))
+        return "error"
 
     async def _stream(self, graph: Pregel, handle: RunHandle) -> str:
         body = handle.body
@@ -370,13 +432,17 @@ class RunManager:
     async def _finish(
         self, handle: RunHandle, status: str, graph: Pregel | None, checkpoint_before: str | None
     ) -> None:
-        """Record the outcome, update the thread, and only then close the stream."""
+        """Record the outcome, update the thread, and only then close the stream. Events that
+        could not be stored make the run ``error``: its log is flushed first to know."""
         try:
+            await handle.log.flush()
+            if handle.log.persist_failure is not None and status != "error":
+                status = self._fail(handle, _storage_error(handle.log.persist_failure))
+                await handle.log.flush()
             if handle.cancel_action == "rollback":
                 await self._roll_back(handle, graph, checkpoint_before)
             else:
-                await self._set_run_status(handle, status)
-                await self._update_thread(handle, status, graph)
+                await self._record_end(handle, status, graph)
         except Exception:
             _LOGGER.exception("could not record the end of run %s", handle.run_id)
         finally:
@@ -391,6 +457,13 @@ class RunManager:
                     _LOGGER.exception(
                         "could not delete the thread of stateless run %s", handle.run_id
                     )
+
+    async def _record_end(self, handle: RunHandle, status: str, graph: Pregel | None) -> None:
+        """The run's final status and its thread's, each attempted even if the other fails."""
+        try:
+            await self._set_run_status(handle, status)
+        finally:
+            await self._update_thread(handle, status, graph)
 
     async def _set_run_status(self, handle: RunHandle, status: str) -> None:
         kwargs_config = handle.run["kwargs"]["config"]
@@ -490,6 +563,24 @@ def _declared_graph_ids(graphs: GraphRegistry) -> list[str]:
     except (OSError, ValueError, KeyError, TypeError):
         return graphs.graph_ids
     return [graph_id for graph_id in declared if graph_id in graphs]
+
+
+def _storage_error(error: Exception) -> dict[str, Any]:
+    return {
+        "error": STORAGE_ERROR,
+        "message": STORAGE_ERROR_MESSAGE.format(reason=f"{type(error).__name__}: {error}"),
+    }
+
+
+def _event_after(recorded: list[StoredEvent], event: str, payload: Any) -> StoredEvent:
+    """An event to append after ``recorded``, with an id sorting after theirs."""
+    last_ms, sequence = 0, 0
+    if recorded:
+        milliseconds, _, number = recorded[-1].id.partition("-")
+        if milliseconds.isdigit() and number.isdigit():
+            last_ms, sequence = int(milliseconds), int(number)
+    epoch_ms = max(last_ms, int(time.time() * 1000))
+    return StoredEvent(format_event_id(epoch_ms, sequence + 1), event, dumps(payload))
 
 
 def _thread_error(handle: RunHandle, status: str) -> dict[str, Any] | None:

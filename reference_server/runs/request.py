@@ -14,6 +14,8 @@ OnDisconnect = Literal["cancel", "continue"]
 IfNotExists = Literal["create", "reject"]
 OnCompletion = Literal["delete", "keep"]
 Durability = Literal["sync", "async", "exit"]
+MAX_AFTER_SECONDS = 7 * 24 * 3600
+"""A week: a run scheduled later than that is not what this server is for."""
 
 
 class CommandBody(RequestModel):
@@ -53,7 +55,7 @@ class RunCreate(RequestModel):
     on_disconnect: OnDisconnect = "continue"
     if_not_exists: IfNotExists = "reject"
     on_completion: OnCompletion = "delete"
-    after_seconds: float = Field(default=0, ge=0)
+    after_seconds: float = Field(default=0, ge=0, le=MAX_AFTER_SECONDS)
 
     @field_validator("stream_mode")
     @classmethod

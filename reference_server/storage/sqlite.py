@@ -2,15 +2,20 @@
 run stream events, store items (``AsyncSqliteStore``) and checkpoints (``AsyncSqliteSaver``),
 so a restart loses nothing.
 
-Three connections share the file in WAL mode: ours, the checkpointer's and the store's. Each
-library commits its own writes and keeps its own lock, so separate connections keep their
-transactions from interleaving. Records are kept as JSON next to the columns used to select
-them; filters on metadata and values run in Python (see ``records.py``).
+One connection and one lock serve all three: ours, the checkpointer and the store. Every
+statement runs under the lock, each write in a transaction of its own, so no two transactions
+ever contend for the file and ``database is locked`` cannot happen inside the process (with
+three connections in WAL mode it did, under load: a connection holding a read snapshot cannot
+upgrade it to a write once another has committed, and SQLite answers that at once, without
+waiting). Measured against that layout, one connection was also the faster one
+(docs/benchmarks.md). Records are kept as JSON next to the columns used to select them;
+filters on metadata and values run in Python (see ``records.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -40,6 +45,8 @@ from reference_server.storage.records import (
 )
 from reference_server.streaming.serialise import dumps
 
+_LOGGER = logging.getLogger(__name__)
+# Only another process on the same file can hold the lock now; wait for it rather than fail.
 _BUSY_TIMEOUT_MILLISECONDS = 30_000
 
 _SCHEMA = """
@@ -85,32 +92,37 @@ class SqliteStorage:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._connection: aiosqlite.Connection | None = None
-        self._checkpoint_connection: aiosqlite.Connection | None = None
-        self._store_connection: aiosqlite.Connection | None = None
         # Set by open(); the protocol types them as the base classes.
         self.checkpointer: BaseCheckpointSaver[Any] = None  # type: ignore[assignment]
         self.store: BaseStore = None  # type: ignore[assignment]
-        self._write_lock = asyncio.Lock()
+        self._lock = asyncio.Lock()
 
     # lifecycle --------------------------------------------------------------------------
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._connection = await _connect(self.path, autocommit=True)
-        await self._connection.executescript(_SCHEMA)
-        self._checkpoint_connection = await _connect(self.path)
-        checkpointer = _ShieldedSqliteSaver(self._checkpoint_connection)
+        self._connection = await _connect(self.path)
+        async with self._lock:
+            await self._connection.executescript(_SCHEMA)
+            await self._connection.commit()
+        checkpointer = _ShieldedSqliteSaver(self._connection)
+        store = _ShieldedSqliteStore(self._connection)
+        # Both libraries serialise their statements with a lock of their own; sharing ours
+        # makes every statement on the one connection take turns, transactions included.
+        checkpointer.lock = self._lock
+        store.lock = self._lock
         await checkpointer.setup()
-        self.checkpointer = checkpointer
-        self._store_connection = await _connect(self.path, autocommit=True)
-        store = _ShieldedSqliteStore(self._store_connection)
         await store.setup()
+        async with self._lock:
+            # The store's migrations expect an autocommit connection: commit what they wrote.
+            await self._connection.commit()
+        self.checkpointer = checkpointer
         self.store = store
 
     async def close(self) -> None:
-        for connection in (self._store_connection, self._checkpoint_connection, self._connection):
-            if connection is not None:
-                await connection.close()
-        self._connection = self._checkpoint_connection = self._store_connection = None
+        if self._connection is not None:
+            async with self._lock:
+                await self._connection.close()
+        self._connection = None
 
     @property
     def _db(self) -> aiosqlite.Connection:
@@ -120,26 +132,33 @@ class SqliteStorage:
 
     async def _write(self, statements: Iterable[tuple[str, Sequence[Any]]]) -> None:
         """Runs the statements in one transaction, shielded: a caller cancelled mid-write (a
-        run being cancelled) must not leave the shared connection inside an open
-        transaction."""
+        run being cancelled) must not leave the connection inside an open transaction."""
         await asyncio.shield(self._transaction(list(statements)))
 
     async def _transaction(self, statements: list[tuple[str, Sequence[Any]]]) -> None:
-        # The lock keeps another coroutine's writes out: they share this connection.
         database = self._db
-        async with self._write_lock:
+        async with self._lock:
+            if database.in_transaction:
+                # Only a library statement that failed between its implicit BEGIN and its
+                # COMMIT leaves one open (nothing else runs while we hold the lock).
+                _LOGGER.warning("rolling back a transaction a failed statement left open")
+                await database.rollback()
             await database.execute("BEGIN IMMEDIATE")
             try:
                 for sql, parameters in statements:
                     await database.execute(sql, parameters)
             except BaseException:
-                await database.execute("ROLLBACK")
+                await database.rollback()
                 raise
-            await database.execute("COMMIT")
+            await database.commit()
+
+    async def _rows(self, sql: str, parameters: Sequence[Any] = ()) -> list[Any]:
+        database = self._db
+        async with self._lock, database.execute(sql, parameters) as cursor:
+            return list(await cursor.fetchall())
 
     async def _records(self, sql: str, parameters: Sequence[Any] = ()) -> list[Record]:
-        async with self._db.execute(sql, parameters) as cursor:
-            return [orjson.loads(row[0]) for row in await cursor.fetchall()]
+        return [orjson.loads(row[0]) for row in await self._rows(sql, parameters)]
 
     # assistants -------------------------------------------------------------------------
     async def put_assistant(self, assistant: Record) -> None:
@@ -306,11 +325,10 @@ class SqliteStorage:
         owner = owner_of(run)
         if owner is None and thread_id is not None:
             # A run without an owner of its own belongs to its thread's owner.
-            async with self._db.execute(
+            rows = await self._rows(
                 "SELECT owner FROM rs_threads WHERE thread_id = ?", (str(thread_id),)
-            ) as cursor:
-                row = await cursor.fetchone()
-            owner = row[0] if row else None
+            )
+            owner = rows[0][0] if rows else None
         await self._write(
             [
                 (
@@ -397,8 +415,7 @@ class SqliteStorage:
         if after_id is not None:
             sql += " AND event_id > ?"
             parameters.append(after_id)
-        async with self._db.execute(sql + " ORDER BY event_id", parameters) as cursor:
-            rows = await cursor.fetchall()
+        rows = await self._rows(sql + " ORDER BY event_id", parameters)
         return [StoredEvent(id=row[0], event=row[1], data=bytes(row[2])) for row in rows]
 
 
@@ -436,10 +453,10 @@ class _ShieldedSqliteStore(AsyncSqliteStore):
         return await asyncio.shield(super().abatch(list(ops)))
 
 
-async def _connect(path: Path, *, autocommit: bool = False) -> aiosqlite.Connection:
-    # Ours and the store's run in autocommit mode and open explicit transactions (``_write``,
-    # AsyncSqliteStore's own); the checkpointer's keeps sqlite3's default, as it commits itself.
-    connection = await aiosqlite.connect(str(path), isolation_level=None if autocommit else "")
+async def _connect(path: Path) -> aiosqlite.Connection:
+    # sqlite3's default transaction handling, as the checkpointer expects (it commits itself);
+    # ours and the store's open their transactions explicitly.
+    connection = await aiosqlite.connect(str(path))
     await connection.execute("PRAGMA journal_mode=WAL")
     await connection.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MILLISECONDS}")
     await connection.execute("PRAGMA synchronous=NORMAL")

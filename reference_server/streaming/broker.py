@@ -5,7 +5,9 @@ upstream's ``<ms>-0``, which repeats within a millisecond), sortable as text:
 ``<epoch ms, 13 digits>-<sequence, 8 digits>``. Listeners read the in-memory log from where they
 start and wait on an ``asyncio.Event`` swapped at each publish: no polling. Resumable runs are
 persisted in batches by one background task, so the stream never waits on storage; ``close``
-flushes the rest before it returns.
+flushes the rest before it returns. A batch that cannot be written is kept in
+``persist_failure`` (and ``on_persist_failure`` called): the run manager fails the run with it,
+never losing events silently.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import asyncio
 import bisect
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from reference_server.storage.base import Storage, StoredEvent
 
@@ -35,8 +37,17 @@ def format_event_id(epoch_ms: int, sequence: int) -> str:
 class RunEventLog:
     """Publishes one run's events and serves them to any number of listeners."""
 
-    def __init__(self, run_id: str, storage: Storage, *, persist: bool) -> None:
+    def __init__(
+        self,
+        run_id: str,
+        storage: Storage,
+        *,
+        persist: bool,
+        on_persist_failure: Callable[[Exception], None] | None = None,
+    ) -> None:
         self.run_id = run_id
+        self.persist_failure: Exception | None = None
+        self._on_persist_failure = on_persist_failure
         self._storage = storage
         self._persist = persist
         self._events: list[StoredEvent] = []
@@ -70,8 +81,12 @@ class RunEventLog:
             return
         self._closed = True
         self._notify()
+        await self.flush()
+
+    async def flush(self) -> None:
+        """Returns once every event published so far is persisted (or failed to be)."""
         if self._flusher is not None:
-            await self._flusher
+            await asyncio.shield(self._flusher)
         if self._pending:
             await self._flush()
 
@@ -105,6 +120,9 @@ class RunEventLog:
             batch, self._pending = self._pending, []
             try:
                 await self._storage.append_events(self.run_id, batch)
-            except Exception:
-                # Losing the resume log must not kill the live stream; say so loudly.
+            except Exception as error:
                 _LOGGER.exception("could not persist %d events of run %s", len(batch), self.run_id)
+                first = self.persist_failure is None
+                self.persist_failure = self.persist_failure or error
+                if first and self._on_persist_failure is not None:
+                    self._on_persist_failure(error)

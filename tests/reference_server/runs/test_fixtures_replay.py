@@ -1,5 +1,6 @@
 """Every recorded ``langgraph dev`` session in fixtures/ replayed against the reference server
-and compared after normalising volatile fields (conformance.normalise + conformance.compare).
+and compared after normalising volatile fields (conformance.normalise + conformance.compare),
+on both storage backends: in memory and on the SQLite default.
 
 A divergence fails the test unless ``KNOWN_DIFFERENCES`` lists it with its reason; a listed
 difference that no longer shows fails too (it is stale: remove it), so the list only shrinks.
@@ -7,9 +8,11 @@ difference that no longer shows fails too (it is stale: remove it), so the list 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from run_helpers import start_reference_server
 
 from conformance.client import run_scenario
 from conformance.compare import compare
@@ -27,6 +30,21 @@ KNOWN_DIFFERENCES: dict[tuple[str, str, str, str], str] = {
 }
 
 
+@pytest.fixture(scope="session", params=["memory", "sqlite"])
+def replay_server_url(
+    request: pytest.FixtureRequest, fake_llm_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    if request.param == "memory":
+        yield request.getfixturevalue("reference_server_url")
+        return
+    database = tmp_path_factory.mktemp("replay") / "state.sqlite"
+    server = start_reference_server(database, fake_llm_url)
+    try:
+        yield server.url
+    finally:
+        server.__exit__(None, None, None)
+
+
 def _key(finding: Finding) -> tuple[str, str, str, str]:
     return (finding.scenario, finding.step, finding.rule, finding.pointer)
 
@@ -34,12 +52,12 @@ def _key(finding: Finding) -> tuple[str, str, str, str]:
 @pytest.mark.asyncio(loop_scope="session")
 @pytest.mark.parametrize("fixture_path", FIXTURE_PATHS, ids=[path.stem for path in FIXTURE_PATHS])
 async def test_fixture_replays_like_langgraph_dev(
-    fixture_path: Path, reference_server_url: str, fake_llm_url: str
+    fixture_path: Path, replay_server_url: str, fake_llm_url: str
 ) -> None:
     scenario = CATALOGUE.get(fixture_path.stem)
     assert scenario is not None, f"fixture {fixture_path.name} has no scenario in the catalogue"
     fixture = load(fixture_path)
-    actual = await run_scenario(scenario, reference_server_url, llm_url=fake_llm_url, timeout=30)
+    actual = await run_scenario(scenario, replay_server_url, llm_url=fake_llm_url, timeout=30)
     findings = [
         finding
         for finding in compare(normalise(fixture), normalise(actual), compare_values=True)

@@ -182,6 +182,32 @@ def _resumable(*events: Event, **extra: Any) -> StreamInput:
 
 
 _GOOD = sse(*values_events())
+_MODEL_METADATA = {"langgraph_node": "agent", "ls_provider": "openai", "ls_model_type": "chat"}
+_TOKENS = ["", "Hello", "!", " How", " can", ""]
+
+
+def _chunk(content: str) -> dict[str, Any]:
+    return {"type": "AIMessageChunk", "content": content, "id": AI_ID, "tool_call_chunks": []}
+
+
+def _token_stream() -> list[bytes]:
+    """The metadata event, then one write per token of a messages-tuple answer."""
+    return [sse(metadata())] + [
+        sse(("messages", [_chunk(token), _MODEL_METADATA])) for token in _TOKENS
+    ]
+
+
+def _paced(
+    writes: list[bytes], *, times: list[float], delay_ms: int | None = None, **extra: Any
+) -> StreamInput:
+    text = "hi" if delay_ms is None else f"hi delay:{delay_ms}"
+    body = {
+        "assistant_id": "a",
+        "stream_mode": ["messages-tuple"],
+        "input": {"messages": [{"role": "user", "content": text}]},
+    }
+    return stream(writes, request_body=body, chunk_times_ms=[1.0, *times], **extra)
+
 
 INVALID: list[Case] = [
     Case("framing.utf8", lambda: stream(_GOOD + b'event: values\r\ndata: "\xff"\r\n\r\n'), 3),
@@ -295,6 +321,20 @@ INVALID: list[Case] = [
             run_request_body={"stream_resumable": True},
         ),
         0,
+    ),
+    Case("stream.intact", lambda: stream(_GOOD[:-30], closed_by="broken"), 2),
+    Case(
+        "messages.token-events",
+        lambda: stream(
+            sse(metadata(), ("messages", [_chunk("Hello! How can I help?"), _MODEL_METADATA])),
+            request_body={"assistant_id": "a", "stream_mode": "messages-tuple"},
+        ),
+        1,
+    ),
+    Case(
+        "stream.incremental",
+        lambda: _paced(_token_stream(), times=[2.0] * 6, delay_ms=100),
+        1,
     ),
     Case("runs.terminal-on-close", lambda: stream(_GOOD, run_status_after="running"), None),
     Case(
@@ -480,3 +520,70 @@ def test_a_failing_check_becomes_a_finding(monkeypatch: pytest.MonkeyPatch) -> N
     findings = check_stream(stream(_GOOD))
     assert [(f.rule, f.severity) for f in findings] == [(ENGINE_ERROR_RULE, Severity.MUST)]
     assert "broken" in findings[0].message and "oops" in findings[0].message
+
+
+# --- incremental delivery ----------------------------------------------------------------------------
+
+
+def test_tokens_spread_at_the_fake_llms_pace_give_no_finding() -> None:
+    spread = [100.0 * n for n in range(1, 7)]
+    assert _rules(_paced(_token_stream(), times=spread, delay_ms=100)) == []
+
+
+def test_tokens_spread_by_half_the_pace_pass_and_less_fails() -> None:
+    # Five gaps of 100 ms expected; 250 ms in all is the least accepted (a busy machine).
+    assert _rules(_paced(_token_stream(), times=[1, 50, 100, 150, 200, 251.0], delay_ms=100)) == []
+    assert _rules(_paced(_token_stream(), times=[1, 50, 100, 150, 200, 240.0], delay_ms=100)) == [
+        ("stream.incremental", 1)
+    ]
+
+
+def test_an_unpaced_fast_model_is_not_judged_by_time() -> None:
+    # The fake LLM without delay: a fast server may deliver every token in one read.
+    assert _rules(_paced(_token_stream(), times=[2.0] * 6)) == []
+
+
+def test_a_live_model_is_judged_by_time_without_a_delay_directive() -> None:
+    burst = _paced(_token_stream(), times=[2.0] * 6, live_model=True)
+    assert _rules(burst) == [("stream.incremental", 1)]
+    real_pace = _paced(_token_stream(), times=[20.0 * n for n in range(1, 7)], live_model=True)
+    assert _rules(real_pace) == []
+
+
+def test_one_event_per_message_in_messages_mode_is_caught() -> None:
+    whole = {"type": "ai", "content": "Hello! How can I help?", "id": AI_ID}
+    events = [
+        metadata(),
+        ("messages/metadata", {AI_ID: {"metadata": _MODEL_METADATA}}),
+        ("messages/partial", [{**whole, "content": ""}]),
+        ("messages/partial", [whole]),
+    ]
+    body = {"assistant_id": "a", "stream_mode": "messages"}
+    assert _rules(stream(sse(*events), request_body=body)) == [("messages.token-events", 2)]
+
+
+def test_a_message_a_node_returned_whole_is_one_event_legally() -> None:
+    # A tool result or a summary written by a node, not a model stream: one event is right.
+    summary = {"type": "ai", "content": "Summary: Hello! How can I help?", "id": "f94f79d3"}
+    tool = {"type": "tool", "content": "It is sunny and 21 C in Paris.", "id": TOOL_ID}
+    events = [
+        metadata(),
+        ("messages", [summary, {"langgraph_node": "summarise"}]),
+        ("messages", [tool, {"langgraph_node": "tools"}]),
+    ]
+    body = {"assistant_id": "a", "stream_mode": "messages-tuple"}
+    assert _rules(stream(sse(*events), request_body=body)) == []
+
+
+def test_a_short_answer_may_come_in_one_event() -> None:
+    events = [metadata(), ("messages", [_chunk("Hi there!"), _MODEL_METADATA])]
+    body = {"assistant_id": "a", "stream_mode": "messages-tuple"}
+    assert _rules(stream(sse(*events), request_body=body)) == []
+
+
+def test_a_stream_cut_short_is_only_said_to_be_broken() -> None:
+    # The rest of the answer never came: that is the break, not merged tokens.
+    events = [metadata(), ("messages", [_chunk("Hello! How can I help?"), _MODEL_METADATA])]
+    body = {"assistant_id": "a", "stream_mode": "messages-tuple"}
+    cut = stream(sse(*events) + b"event: mess", request_body=body, closed_by="broken")
+    assert _rules(cut) == [("stream.intact", 2)]

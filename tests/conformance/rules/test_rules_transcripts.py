@@ -89,9 +89,14 @@ def _rules(*exchanges: Exchange) -> list[tuple[str, str, int | None]]:
 # --- ground truth ---------------------------------------------------------------------------------
 
 
+FIXTURES = Path(__file__).resolve().parents[3] / "fixtures"
+
+
 @pytest.mark.parametrize(
     "path",
-    sorted((RECORDINGS / "first").glob("*.json")) + sorted((RECORDINGS / "second").glob("*.json")),
+    sorted((RECORDINGS / "first").glob("*.json"))
+    + sorted((RECORDINGS / "second").glob("*.json"))
+    + sorted(FIXTURES.glob("*.json")),
     ids=lambda p: f"{p.parent.name}/{p.stem}",
 )
 def test_langgraph_dev_recordings_break_no_must_rule(path: Path) -> None:

@@ -1,0 +1,156 @@
+"""Incremental delivery: a model's answer streams token by token, as the model produces it.
+
+An *answer* is one message a chat model streamed, seen through its token events: the
+``messages`` events of ``messages-tuple`` mode carrying its chunks, or the ``messages/partial``
+events of ``messages`` mode carrying it as accumulated so far. Messages a node returned whole
+(a tool's result, a summary built without a model) legitimately come in one event, so only
+messages known to come from a model stream are judged: an ``AIMessageChunk``, or a message
+whose metadata names the model (``ls_model_type``/``ls_provider``, as LangChain sets them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from conformance.rules.context import EventView, StreamContext, Violation
+
+MIN_WORDS_FOR_SEVERAL_EVENTS = 4
+"""An answer of this many words is several tokens for any tokenizer: one content event for
+all of it means the server merged the tokens."""
+MIN_EVENTS_TO_TIME = 3
+"""Fewer token events say too little about their spread."""
+LIVE_MIN_MS_PER_TOKEN = 0.5
+"""A real model streams slower than 2,000 tokens a second; token events closer together than
+this were held back and sent in one burst."""
+PACED_SPREAD_SHARE = 0.5
+"""With the fake LLM's ``delay:MS``, k token events span about (k - 1) x MS; half of that
+leaves room for a busy machine and still catches a buffered stream (a spread of ~0)."""
+
+_MODEL_METADATA_KEYS = ("ls_model_type", "ls_provider")
+
+
+@dataclass(slots=True)
+class Answer:
+    """The token events of one model-streamed message."""
+
+    message_id: str
+    events: list[EventView] = field(default_factory=list)
+    text: str = ""
+    """The message's text once all its events arrived."""
+    content_events: int = 0
+    """How many of its events added text."""
+
+
+def _text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(
+            str(part.get("text", "")) if isinstance(part, Mapping) else str(part)
+            for part in content
+        )
+    return ""
+
+
+def _from_model(message: Mapping[str, Any], metadata: Any) -> bool:
+    if message.get("type") == "AIMessageChunk":
+        return True
+    return isinstance(metadata, Mapping) and any(key in metadata for key in _MODEL_METADATA_KEYS)
+
+
+def model_answers(context: StreamContext) -> list[Answer]:
+    """Every model-streamed message of the stream with its token events, in order of first
+    appearance."""
+    answers: dict[tuple[str, str], Answer] = {}
+    metadata_of: dict[str, Any] = {}
+    for view in context.events:
+        payload = view.payload
+        if view.base_name == "messages/metadata" and isinstance(payload, Mapping):
+            for message_id, entry in payload.items():
+                if isinstance(entry, Mapping):
+                    metadata_of[message_id] = entry.get("metadata")
+        elif view.base_name == "messages/partial" and isinstance(payload, list):
+            for message in payload:
+                if not isinstance(message, Mapping) or not isinstance(message.get("id"), str):
+                    continue
+                if not _from_model(message, metadata_of.get(message["id"])):
+                    continue
+                answer = answers.setdefault(("partial", message["id"]), Answer(message["id"]))
+                text = _text(message.get("content"))
+                answer.events.append(view)
+                if text != answer.text:
+                    answer.content_events += 1
+                answer.text = text
+        elif view.base_name == "messages" and isinstance(payload, list) and len(payload) == 2:
+            chunk, metadata = payload
+            if not isinstance(chunk, Mapping) or not isinstance(chunk.get("id"), str):
+                continue
+            if not _from_model(chunk, metadata):
+                continue
+            answer = answers.setdefault(("tuple", chunk["id"]), Answer(chunk["id"]))
+            text = _text(chunk.get("content"))
+            answer.events.append(view)
+            if text:
+                answer.content_events += 1
+                answer.text += text
+    return list(answers.values())
+
+
+def token_events(context: StreamContext) -> Iterator[Violation]:
+    if not context.ended_by_server:
+        return  # a stream cut short may hold only the first event of an answer
+    for answer in model_answers(context):
+        words = len(answer.text.split())
+        if answer.content_events == 1 and words >= MIN_WORDS_FOR_SEVERAL_EVENTS:
+            first = next(view for view in answer.events)
+            yield Violation(
+                "messages.token-events",
+                f"the model's answer {answer.message_id!r} ({words} words) arrived in one "
+                f"{first.name} event, not token by token",
+                event_index=first.index,
+                expected="several token events",
+                actual=answer.text[:120],
+            )
+
+
+def _least_spread_ms(context: StreamContext, events: int) -> tuple[float, str] | None:
+    """How far apart the first and last of ``events`` token events must arrive, and why;
+    None when the model's pace is unknown (then delivery cannot be judged by time)."""
+    if context.source.live_model:
+        return (events - 1) * LIVE_MIN_MS_PER_TOKEN, "a real model's tokens take time"
+    delay = context.model_delay_ms
+    if delay:
+        return (
+            (events - 1) * delay * PACED_SPREAD_SHARE,
+            f"the fake LLM waited {delay} ms before each chunk",
+        )
+    return None
+
+
+def incremental(context: StreamContext) -> Iterator[Violation]:
+    for answer in model_answers(context):
+        if len(answer.events) < MIN_EVENTS_TO_TIME:
+            continue
+        least = _least_spread_ms(context, len(answer.events))
+        if least is None:
+            return
+        times = [context.arrival_ms(view) for view in answer.events]
+        if any(time is None for time in times):
+            return
+        spread = max(times) - min(times)  # type: ignore[type-var,operator]
+        if spread < least[0]:
+            yield Violation(
+                "stream.incremental",
+                f"the {len(answer.events)} token events of the answer {answer.message_id!r} "
+                f"arrived within {spread:.1f} ms though {least[1]}: they were held back and "
+                "sent together",
+                event_index=answer.events[0].index,
+                expected=f">= {least[0]:.0f} ms between the first and the last",
+                actual=round(spread, 1),
+            )
+            return  # one buffered answer says it; the others would repeat it
+
+
+CHECKS = (token_events, incremental)

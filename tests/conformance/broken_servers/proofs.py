@@ -1,0 +1,115 @@
+"""Which broken server proves which rule: the table the proofs run and docs/rules.md shows.
+
+Every rule of the catalogue has at least one fault here (``test_every_rule_has_a_proof``): a
+rule nobody has seen fire against a broken server is a rule nobody knows works.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from conformance.scenarios._build import MODEL_CONFIG, create_thread, run_body, stream_run
+from conformance.scenarios.model import Scenario
+
+
+@dataclass(frozen=True, slots=True)
+class Proof:
+    scenarios: tuple[str, ...]
+    """Catalogue scenarios run through the broken server (or ``PACED_SCENARIO``'s name)."""
+    rule: str
+    """The rule that must name the fault (``replay.*``: the comparison with the recording)."""
+    step_timeout: float = 4.0
+    """Bounds each step: a stream that never ends is given up on quickly."""
+
+
+PACED_SCENARIO = Scenario(
+    name="proof_paced_messages",
+    description="A greeting streamed in messages-tuple mode by a fake LLM paced at 40 ms a chunk",
+    capability="stream_messages",
+    model_dependent=False,
+    steps=(
+        create_thread(),
+        stream_run(
+            "stream",
+            run_body("weather_agent", "hi delay:40", stream_mode=["messages-tuple"]),
+        ),
+    ),
+)
+"""Not in the catalogue (it has no recording): the rules alone judge it, so it runs outside
+``conformance check``. Token timing is only measurable with a paced model."""
+assert MODEL_CONFIG  # the scenario's graph reaches the fake LLM through it
+
+FAULT_CASES: dict[str, Proof] = {
+    # --- framing ---
+    "invalid_utf8": Proof(("stream_values_greeting",), "framing.utf8"),
+    "unterminated_last_event": Proof(("stream_values_greeting",), "framing.terminated"),
+    "event_without_data": Proof(("stream_values_greeting",), "framing.event-without-data"),
+    "id_with_nul": Proof(("stream_values_greeting",), "framing.id-without-nul"),
+    "bogus_retry": Proof(("stream_values_greeting",), "framing.retry-digits"),
+    # Silent past the 15 s keep-alive limit: the one slow proof (about 17 s).
+    "silent_stream": Proof(("stream_values_greeting",), "framing.keepalive", step_timeout=30.0),
+    "data_not_json": Proof(("stream_values_greeting",), "stream.data-json"),
+    "end_event": Proof(("stream_values_greeting",), "stream.end-event"),
+    # --- headers ---
+    "wrong_content_type": Proof(("stream_values_greeting",), "headers.content-type"),
+    "drop_cache_control": Proof(("stream_values_greeting",), "headers.cache-control"),
+    "drop_accel_buffering": Proof(("stream_values_greeting",), "headers.x-accel-buffering"),
+    "drop_location": Proof(("stream_values_greeting",), "headers.location"),
+    "drop_content_location": Proof(("stream_values_greeting",), "headers.content-location"),
+    # --- lifecycle ---
+    "drop_metadata": Proof(("stream_values_greeting",), "stream.metadata-first"),
+    "null_run_id": Proof(("stream_values_greeting",), "stream.metadata-first"),
+    "cut_mid_stream": Proof(("stream_values_greeting",), "stream.intact"),
+    # Heartbeats forever: the client gives up on a stream that never ends.
+    "rejoin_heartbeats_only": Proof(("resumable_background_join_stream",), "stream.ends"),
+    "attempt_zero": Proof(("stream_values_greeting",), "stream.metadata-attempt"),
+    "event_after_error": Proof(("llm_failure_stream",), "stream.nothing-after-error"),
+    "reshape_error": Proof(("llm_failure_stream",), "stream.error-payload"),
+    # --- modes ---
+    "extra_mode": Proof(("stream_values_greeting",), "modes.requested-only"),
+    "namespace_without_subgraphs": Proof(
+        ("stream_values_greeting",), "modes.namespaced-only-with-subgraphs"
+    ),
+    "swap_modes": Proof(("stream_mode_list_greeting",), "replay.event-order"),
+    # --- messages ---
+    "drop_messages_metadata": Proof(
+        ("stream_messages_greeting",), "messages.metadata-before-partial"
+    ),
+    "tuple_not_pair": Proof(("stream_messages_tuple_greeting",), "messages.tuple-shape"),
+    "drop_tuple_ids": Proof(("stream_messages_tuple_greeting",), "messages.tuple-id"),
+    "null_tuple_ids": Proof(("stream_messages_tuple_greeting",), "messages.tuple-id"),
+    "one_event_per_message": Proof(("stream_messages_greeting",), "messages.token-events"),
+    "buffered_stream": Proof((PACED_SCENARIO.name,), "stream.incremental"),
+    # --- resumable ---
+    "event_ids_decreasing": Proof(("resumable_background_join_stream",), "resumable.event-ids"),
+    "event_ids_repeated": Proof(
+        ("resumable_background_join_stream",), "resumable.event-ids-increasing"
+    ),
+    "ignore_last_event_id": Proof(
+        ("resumable_stream_rejoin",), "resumable.replay-after-last-event-id"
+    ),
+    # --- runs ---
+    "run_still_running": Proof(("stream_values_greeting",), "runs.terminal-on-close"),
+    "success_after_error": Proof(("llm_failure_stream",), "runs.status-after-error"),
+    "enqueue_runs_concurrently": Proof(("multitask_enqueue",), "replay.status"),
+}
+"""fault (``fault_proxy.FAULTS``) -> what it runs and the rule that must catch it."""
+
+LEGAL_VARIATIONS = (
+    "lf_line_endings",
+    "cr_line_endings",
+    "no_charset",
+    "heartbeats",
+    "split_writes",
+    "packed_writes",
+    "extra_comments",
+    "json_reformatted",
+    "end_event",
+)
+"""What the SSE spec and the SDKs allow: each must change nothing the suite says (an end event
+aside, which is a warning)."""
+
+
+def proofs_of(rule_id: str) -> list[str]:
+    """The faults that prove a rule, in table order."""
+    return [fault for fault, proof in FAULT_CASES.items() if proof.rule == rule_id]

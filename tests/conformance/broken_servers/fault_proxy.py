@@ -617,6 +617,43 @@ class ExtraKeys(Fault):
         return json.dumps(_with_extra_key(document)).encode()
 
 
+_DASHED_UUID = re.compile(
+    r"\b([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{12})\b"
+)
+_DASHLESS_UUID = re.compile(
+    r"\b([0-9a-f]{8})([0-9a-f]{4})([0-9a-f]{4})([0-9a-f]{4})([0-9a-f]{12})\b"
+)
+
+
+def _dashless(text: str) -> str:
+    return _DASHED_UUID.sub(lambda match: "".join(match.groups()), text)
+
+
+def _dashed(text: str) -> str:
+    return _DASHLESS_UUID.sub(lambda match: "-".join(match.groups()), text)
+
+
+class DashlessIds(Fault):
+    """Every UUID the server sends is written as 32 hex digits without dashes (ids are
+    opaque: a server may use any format consistently); the client's copies are turned back
+    on the way in, as such a server would accept its own ids."""
+
+    def request(self, exchange: Exchange) -> None:
+        exchange.path = _dashed(exchange.path)
+        exchange.request_headers = {k: _dashed(v) for k, v in exchange.request_headers.items()}
+        exchange.request_body = _dashed(exchange.request_body.decode("utf-8")).encode("utf-8")
+
+    def response_head(self, exchange: Exchange) -> None:
+        exchange.headers = [(k, _dashless(v)) for k, v in exchange.headers]
+
+    def blocks(self, exchange: Exchange, block: SSEBlock) -> list[SSEBlock]:
+        block.lines = [(key, _dashless(value)) for key, value in block.lines]
+        return [block]
+
+    def json_body(self, exchange: Exchange, body: bytes) -> bytes:
+        return _dashless(body.decode("utf-8")).encode("utf-8")
+
+
 class EndEvent(Fault):
     """An ``end`` event after the last one, as some servers send (the SDKs accept it)."""
 
@@ -670,6 +707,7 @@ FAULTS: dict[str, Callable[[], Fault]] = {
     "no_charset": lambda: SetHeader("content-type", "text/event-stream"),
     "heartbeats": Heartbeats,
     "extra_keys": ExtraKeys,
+    "dashless_ids": DashlessIds,
 }
 
 

@@ -10,7 +10,12 @@ import sys
 from pathlib import Path
 
 from conformance.rules.catalog import OBSERVED_ON, RULES, Source
-from tests.conformance.broken_servers.proofs import FAULT_CASES, LEGAL_VARIATIONS, Proof
+from tests.conformance.broken_servers.proofs import (
+    FAULT_CASES,
+    LEGAL_VARIATIONS,
+    RULE_LEGAL_VARIATIONS,
+    Proof,
+)
 
 DOC_PATH = Path(__file__).resolve().parents[3] / "docs" / "rules.md"
 
@@ -65,6 +70,8 @@ def render() -> str:
         "",
         "Legal variations that must change nothing the suite says (an `end` event is a "
         "warning): " + ", ".join(f"`{variation}`" for variation in LEGAL_VARIATIONS) + ".",
+        "Legal variations no rule may fire on (the replay comparison judges them by its own "
+        "tests): " + ", ".join(f"`{variation}`" for variation in RULE_LEGAL_VARIATIONS) + ".",
         "",
     ]
     return "\n".join(lines)

@@ -25,6 +25,7 @@ from tests.conformance.broken_servers.proofs import (
     FAULT_CASES,
     LEGAL_VARIATIONS,
     PACED_SCENARIO,
+    RULE_LEGAL_VARIATIONS,
     Proof,
 )
 
@@ -93,7 +94,7 @@ def test_every_proof_names_a_known_fault_rule_and_scenario() -> None:
         assert proof.rule in RULES or proof.rule.startswith(_CONSEQUENCE_PREFIXES), fault
         for name in proof.scenarios:
             assert name in CATALOGUE or name == PACED_SCENARIO.name, (fault, name)
-    assert all(variation in FAULTS for variation in LEGAL_VARIATIONS)
+    assert all(variation in FAULTS for variation in LEGAL_VARIATIONS + RULE_LEGAL_VARIATIONS)
 
 
 # --- through the proxy -----------------------------------------------------------------------
@@ -167,6 +168,17 @@ async def test_legal_variation_passes(
     # fault at all (none, once the reference server passes the transparent test).
     expected = [f for f in transparent if f.scenario in VARIATION_SCENARIOS]
     assert _signature(findings) == _signature(expected), _explain(findings)
+
+
+@pytest.mark.parametrize("variation", RULE_LEGAL_VARIATIONS)
+async def test_legal_variation_breaks_no_rule(
+    variation: str, reference_url: str, fake_llm_url: str
+) -> None:
+    with running_proxy(reference_url, variation) as url:
+        result = await _check(url, fake_llm_url, VARIATION_SCENARIOS)
+        findings = _findings(result) + await _paced_findings(url, fake_llm_url)
+    rule_findings = [f for f in findings if f.rule in RULES]
+    assert rule_findings == [], _explain(rule_findings)
 
 
 async def test_legal_variations_keep_tokens_incremental(

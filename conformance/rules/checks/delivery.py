@@ -129,7 +129,78 @@ def _least_spread_ms(context: StreamContext, events: int) -> tuple[float, str] |
     return None
 
 
+def _ai_ids(messages: Any) -> set[str]:
+    if not isinstance(messages, list):
+        return set()
+    return {
+        message["id"]
+        for message in messages
+        if isinstance(message, Mapping)
+        and message.get("type") in ("ai", "AIMessageChunk")
+        and isinstance(message.get("id"), str)
+    }
+
+
+def _first_model_output(context: StreamContext) -> EventView | None:
+    """The first event that carries something the model produced in this run: a token event,
+    an update with an AI message, or a values event with an AI message the run's input state
+    (its first values event) did not hold."""
+    tokens = {id(view) for answer in model_answers(context) for view in answer.events}
+    input_ids: set[str] | None = None
+    for view in context.events[1:]:
+        if id(view) in tokens:
+            return view
+        payload = view.payload
+        if view.base_name == "values" and isinstance(payload, Mapping):
+            ids = _ai_ids(payload.get("messages"))
+            if input_ids is None:
+                input_ids = ids
+            elif ids - input_ids:
+                return view
+        elif view.base_name == "updates" and isinstance(payload, Mapping):
+            for update in payload.values():
+                if isinstance(update, Mapping) and _ai_ids(update.get("messages")):
+                    return view
+    return None
+
+
+def _held_back(context: StreamContext) -> Iterator[Violation]:
+    """A stream held back until the run ends sends its metadata together with the model's
+    output, though the model took time to produce it."""
+    if not context.events or context.events[0].name != "metadata":
+        return
+    if context.source.live_model:
+        least, why = LIVE_MIN_MS_PER_TOKEN, "a real model takes time to answer"
+    elif context.model_delay_ms:
+        delay = context.model_delay_ms
+        least, why = delay * PACED_SPREAD_SHARE, f"the fake LLM waited {delay} ms per chunk"
+    else:
+        return
+    output = _first_model_output(context)
+    if output is None:
+        return
+    start, produced = context.arrival_ms(context.events[0]), context.arrival_ms(output)
+    if start is None or produced is None:
+        return
+    if produced - start < least:
+        yield Violation(
+            "stream.incremental",
+            f"the metadata event arrived only {produced - start:.1f} ms before the model's "
+            f"output ({output.name} event {output.index}) though {why}: the stream was held "
+            "back until the run produced it",
+            event_index=0,
+            expected=f">= {least:.0f} ms between the run's start and the model's output",
+            actual=round(produced - start, 1),
+        )
+
+
 def incremental(context: StreamContext) -> Iterator[Violation]:
+    if not context.creates_run:
+        return  # a join may replay stored events at once: only a run's own stream is timed
+    held = list(_held_back(context))
+    if held:
+        yield from held
+        return  # the tokens of a held-back stream would only say it again
     for answer in model_answers(context):
         if len(answer.events) < MIN_EVENTS_TO_TIME:
             continue

@@ -334,7 +334,7 @@ INVALID: list[Case] = [
     Case(
         "stream.incremental",
         lambda: _paced(_token_stream(), times=[2.0] * 6, delay_ms=100),
-        1,
+        0,
     ),
     Case("runs.terminal-on-close", lambda: stream(_GOOD, run_status_after="running"), None),
     Case(
@@ -532,10 +532,50 @@ def test_tokens_spread_at_the_fake_llms_pace_give_no_finding() -> None:
 
 def test_tokens_spread_by_half_the_pace_pass_and_less_fails() -> None:
     # Five gaps of 100 ms expected; 250 ms in all is the least accepted (a busy machine).
-    assert _rules(_paced(_token_stream(), times=[1, 50, 100, 150, 200, 251.0], delay_ms=100)) == []
-    assert _rules(_paced(_token_stream(), times=[1, 50, 100, 150, 200, 240.0], delay_ms=100)) == [
+    spread = [101, 150, 200, 250, 300, 351.0]
+    assert _rules(_paced(_token_stream(), times=spread, delay_ms=100)) == []
+    bunched = [101, 150, 200, 250, 300, 340.0]
+    assert _rules(_paced(_token_stream(), times=bunched, delay_ms=100)) == [
         ("stream.incremental", 1)
     ]
+
+
+def test_a_stream_held_back_until_the_model_answered_is_caught_in_values_mode() -> None:
+    # Metadata, the input state, then the state with the model's answer: held back, all
+    # three come together although the model took 100 ms a chunk.
+    human = {"type": "human", "content": "hi delay:100", "id": "h1"}
+    earlier = {"type": "ai", "content": "Hello from an earlier run", "id": "a0"}
+    answer = {"type": "ai", "content": "Hello!", "id": AI_ID}
+    writes = [
+        sse(metadata()),
+        sse(("values", {"messages": [earlier, human]})),
+        sse(("values", {"messages": [earlier, human, answer]})),
+    ]
+    body = {
+        "assistant_id": "a",
+        "input": {"messages": [{"role": "user", "content": human["content"]}]},
+    }
+    held = stream(writes, request_body=body, chunk_times_ms=[900.0, 900.0, 900.0])
+    assert _rules(held) == [("stream.incremental", 0)]
+    # As langgraph dev sends it: metadata and input at the start, the answer when it is ready.
+    live = stream(writes, request_body=body, chunk_times_ms=[600.0, 601.0, 1800.0])
+    assert _rules(live) == []
+    # The input state's own AI message (an earlier run's) is not this run's output.
+    input_only = stream(writes[:2], request_body=body, chunk_times_ms=[600.0, 600.0])
+    assert _rules(input_only) == []
+
+
+def test_a_join_replaying_stored_events_at_once_is_not_timed() -> None:
+    replay = _paced(_token_stream(), times=[2.0] * 6, delay_ms=100)
+    join = stream(
+        list(replay.chunks),
+        method="GET",
+        path=JOIN_PATH,
+        request_body=None,
+        run_request_body=replay.request_body,
+        chunk_times_ms=list(replay.chunk_times_ms),
+    )
+    assert _rules(join) == []
 
 
 def test_an_unpaced_fast_model_is_not_judged_by_time() -> None:

@@ -190,3 +190,17 @@ async def test_legal_variations_keep_tokens_incremental(
         with running_proxy(reference_url, variation) as url:
             findings = await _paced_findings(url, fake_llm_url)
         assert findings == [], f"{variation}:\n{_explain(findings)}"
+
+
+async def test_cr_framed_server_that_pauses_after_events_passes_cancel_and_multitask(
+    reference_url: str, fake_llm_url: str
+) -> None:
+    # The runs of these scenarios pause (a paced model) right after their first events; framed
+    # with CR alone, those events must be seen during the pause, or "the run is under way"
+    # is never reached.
+    names = ("cancel_interrupt", "multitask_interrupt", "multitask_enqueue")
+    with running_proxy(reference_url, "cr_line_endings") as url:
+        result = await _check(url, fake_llm_url, names, timeout=20.0)
+    findings = _findings(result)
+    assert [f for f in findings if f.is_failure] == [], _explain(findings)
+    assert result.exit_code == 0

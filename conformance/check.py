@@ -314,7 +314,11 @@ async def judge_scenario(
             error=f"the suite failed while running the scenario: {detail}",
         ), None
     try:
-        findings = judge_transcript(
+        # In a worker thread: judging a big transcript takes a few hundred ms of CPU, and on
+        # the event loop it would stall the other scenarios' streams, whose arrival times
+        # the delivery rules read.
+        findings = await asyncio.to_thread(
+            judge_transcript,
             scenario.name,
             fixture,
             transcript,

@@ -29,6 +29,10 @@ PACED_SPREAD_SHARE = 0.5
 leaves room for a busy machine and still catches a buffered stream (a spread of ~0)."""
 
 _MODEL_METADATA_KEYS = ("ls_model_type", "ls_provider")
+MODEL_MESSAGE_ID_PREFIX = "lc_run--"
+LIVE_MIN_EVENTS_TO_TIME = 5
+"""A real model's short answers are timed only from this many token events: its pace is
+not known, so the judgement needs more evidence than with the fake LLM's delay."""
 
 
 @dataclass(slots=True)
@@ -129,7 +133,10 @@ def _least_spread_ms(context: StreamContext, events: int) -> tuple[float, str] |
     return None
 
 
-def _ai_ids(messages: Any) -> set[str]:
+def _model_message_ids(messages: Any) -> set[str]:
+    """The ids of the messages a chat model made: LangChain names them after the model
+    call's run (``lc_run--...``); an AI message a node wrote itself has another id, and came
+    at no model's pace."""
     if not isinstance(messages, list):
         return set()
     return {
@@ -138,13 +145,14 @@ def _ai_ids(messages: Any) -> set[str]:
         if isinstance(message, Mapping)
         and message.get("type") in ("ai", "AIMessageChunk")
         and isinstance(message.get("id"), str)
+        and message["id"].startswith(MODEL_MESSAGE_ID_PREFIX)
     }
 
 
 def _first_model_output(context: StreamContext) -> EventView | None:
     """The first event that carries something the model produced in this run: a token event,
-    an update with an AI message, or a values event with an AI message the run's input state
-    (its first values event) did not hold."""
+    an update with a model's message, or a values event with a model's message that the run's
+    input state (its first values event) did not hold."""
     tokens = {id(view) for answer in model_answers(context) for view in answer.events}
     input_ids: set[str] | None = None
     for view in context.events[1:]:
@@ -152,14 +160,14 @@ def _first_model_output(context: StreamContext) -> EventView | None:
             return view
         payload = view.payload
         if view.base_name == "values" and isinstance(payload, Mapping):
-            ids = _ai_ids(payload.get("messages"))
+            ids = _model_message_ids(payload.get("messages"))
             if input_ids is None:
                 input_ids = ids
             elif ids - input_ids:
                 return view
         elif view.base_name == "updates" and isinstance(payload, Mapping):
             for update in payload.values():
-                if isinstance(update, Mapping) and _ai_ids(update.get("messages")):
+                if isinstance(update, Mapping) and _model_message_ids(update.get("messages")):
                     return view
     return None
 
@@ -203,6 +211,8 @@ def incremental(context: StreamContext) -> Iterator[Violation]:
         return  # the tokens of a held-back stream would only say it again
     for answer in model_answers(context):
         if len(answer.events) < MIN_EVENTS_TO_TIME:
+            continue
+        if context.source.live_model and len(answer.events) < LIVE_MIN_EVENTS_TO_TIME:
             continue
         least = _least_spread_ms(context, len(answer.events))
         if least is None:

@@ -627,3 +627,17 @@ def test_a_stream_cut_short_is_only_said_to_be_broken() -> None:
     body = {"assistant_id": "a", "stream_mode": "messages-tuple"}
     cut = stream(sse(*events) + b"event: mess", request_body=body, closed_by="broken")
     assert _rules(cut) == [("stream.intact", 2)]
+
+
+def test_an_ai_message_a_node_wrote_is_not_the_models_output() -> None:
+    # A graph without a model answers at once: in live mode its stream is not "held back".
+    node_answer = {"type": "ai", "content": "Done.", "id": "0b6c3e22-5555-4000-8000-0000000000ff"}
+    writes = [
+        sse(metadata()),
+        sse(("values", {"messages": []})),
+        sse(("updates", {"node": {"messages": [node_answer]}})),
+        sse(("values", {"messages": [node_answer]})),
+    ]
+    body = {"assistant_id": "a", "stream_mode": ["values", "updates"]}
+    at_once = stream(writes, request_body=body, chunk_times_ms=[5.0] * 4, live_model=True)
+    assert _rules(at_once) == []

@@ -641,3 +641,17 @@ def test_an_ai_message_a_node_wrote_is_not_the_models_output() -> None:
     body = {"assistant_id": "a", "stream_mode": ["values", "updates"]}
     at_once = stream(writes, request_body=body, chunk_times_ms=[5.0] * 4, live_model=True)
     assert _rules(at_once) == []
+
+
+def test_one_bunched_answer_among_spread_ones_is_a_pause_not_a_buffer() -> None:
+    # A busy machine may pause the server or the client for a moment and bunch one answer;
+    # a buffering server bunches them all.
+    other_id = "lc_run--1f0b6c3e-9999-7000-8000-00000000ffff"
+    second = [
+        sse(("messages", [{**_chunk(token), "id": other_id}, _MODEL_METADATA])) for token in _TOKENS
+    ]
+    writes = _token_stream() + second
+    bunched_first = [300.0] * 6 + [400.0 + 100 * n for n in range(6)]
+    assert _rules(_paced(writes, times=bunched_first, delay_ms=100)) == []
+    all_bunched = [300.0] * 6 + [1500.0] * 6
+    assert _rules(_paced(writes, times=all_bunched, delay_ms=100)) == [("stream.incremental", 1)]

@@ -30,6 +30,7 @@ leaves room for a busy machine and still catches a buffered stream (a spread of 
 
 _MODEL_METADATA_KEYS = ("ls_model_type", "ls_provider")
 MODEL_MESSAGE_ID_PREFIX = "lc_run--"
+LIVE_MIN_ANSWERS_TO_TIME = 2
 LIVE_MIN_EVENTS_TO_TIME = 5
 """A real model's short answers are timed only from this many token events: its pace is
 not known, so the judgement needs more evidence than with the fake LLM's delay."""
@@ -238,8 +239,10 @@ def incremental(context: StreamContext) -> Iterator[Violation]:
     timed = [answer for answer in model_answers(context) if len(answer.events) >= least_events]
     verdicts = [_bunched(context, answer) for answer in timed]
     # Every answer bunched: a server that buffers does it to all of them, while a moment's
-    # pause of a busy machine catches one answer at most.
-    if verdicts and all(verdict is not None for verdict in verdicts):
+    # pause of a busy machine bunches one answer at most. A real model's pace is unknown and
+    # may be quick, so there it takes two answers, both bunched, to say so.
+    least_answers = LIVE_MIN_ANSWERS_TO_TIME if context.source.live_model else 1
+    if len(verdicts) >= least_answers and all(verdict is not None for verdict in verdicts):
         yield verdicts[0]  # type: ignore[misc]
 
 

@@ -26,14 +26,14 @@ class Proof:
 
 PACED_SCENARIO = Scenario(
     name="proof_paced_messages",
-    description="A greeting streamed in messages-tuple mode by a fake LLM paced at 40 ms a chunk",
+    description="A greeting streamed in messages-tuple mode by a fake LLM paced at 100 ms a chunk",
     capability="stream_messages",
     model_dependent=False,
     steps=(
         create_thread(),
         stream_run(
             "stream",
-            run_body("weather_agent", "hi delay:40", stream_mode=["messages-tuple"]),
+            run_body("weather_agent", "hi delay:100", stream_mode=["messages-tuple"]),
         ),
     ),
 )

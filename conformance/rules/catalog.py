@@ -281,8 +281,9 @@ _RULE_LIST: tuple[Rule, ...] = (
         "over the time it takes, not held back and sent together.",
         "stream_messages",
         "A server that buffers the stream until the run ends streams nothing: the user waits "
-        "for the whole answer. Judged where the model's pace is known: the fake LLM's "
-        "delay:MS, or a real model (--llm live).",
+        "for the whole answer. Judged where a model answered: with any model (--llm live "
+        "too) a stream must not arrive whole at once; with the fake LLM's delay:MS each "
+        "answer's tokens must also come spread at about that pace.",
         Source.RECORDING,
     ),
     # --- resumable ---------------------------------------------------------------------------

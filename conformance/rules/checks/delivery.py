@@ -21,19 +21,15 @@ MIN_WORDS_FOR_SEVERAL_EVENTS = 4
 all of it means the server merged the tokens."""
 MIN_EVENTS_TO_TIME = 3
 """Fewer token events say too little about their spread."""
-LIVE_MIN_MS_PER_TOKEN = 0.5
-"""A real model streams slower than 2,000 tokens a second; token events closer together than
-this were held back and sent in one burst."""
+LIVE_MIN_STREAM_MS = 0.5
+"""A real model's run takes longer than this from its metadata event to its last: a stream
+that arrives whole within it was held back and sent in one burst."""
 PACED_SPREAD_SHARE = 0.5
 """With the fake LLM's ``delay:MS``, k token events span about (k - 1) x MS; half of that
 leaves room for a busy machine and still catches a buffered stream (a spread of ~0)."""
 
 _MODEL_METADATA_KEYS = ("ls_model_type", "ls_provider")
 MODEL_MESSAGE_ID_PREFIX = "lc_run--"
-LIVE_MIN_ANSWERS_TO_TIME = 2
-LIVE_MIN_EVENTS_TO_TIME = 5
-"""A real model's short answers are timed only from this many token events: its pace is
-not known, so the judgement needs more evidence than with the fake LLM's delay."""
 
 
 @dataclass(slots=True)
@@ -122,11 +118,12 @@ def token_events(context: StreamContext) -> Iterator[Violation]:
 
 def _least_spread_ms(context: StreamContext, events: int) -> tuple[float, str] | None:
     """How far apart the first and last of ``events`` token events must arrive, and why;
-    None when the model's pace is unknown (then delivery cannot be judged by time)."""
-    if context.source.live_model:
-        return (events - 1) * LIVE_MIN_MS_PER_TOKEN, "a real model's tokens take time"
+    None when the model's pace is unknown. Only the fake LLM's ``delay:MS`` makes it known: a
+    real model may be quick, and a busy machine (a client or server paused for a moment)
+    bunches a quick answer's tokens on langgraph dev itself, so a live run's answers are not
+    timed one by one (``_held_back`` still judges its whole stream)."""
     delay = context.model_delay_ms
-    if delay:
+    if delay and not context.source.live_model:
         return (
             (events - 1) * delay * PACED_SPREAD_SHARE,
             f"the fake LLM waited {delay} ms before each chunk",
@@ -183,7 +180,7 @@ def _held_back(context: StreamContext) -> Iterator[Violation]:
     if not context.events or context.events[0].name != "metadata":
         return
     if context.source.live_model:
-        least, why = LIVE_MIN_MS_PER_TOKEN, "a real model takes time to answer"
+        least, why = LIVE_MIN_STREAM_MS, "a real model takes time to answer"
     elif context.model_delay_ms:
         delay = context.model_delay_ms
         least, why = delay * PACED_SPREAD_SHARE, f"the fake LLM waited {delay} ms per chunk"
@@ -235,14 +232,13 @@ def incremental(context: StreamContext) -> Iterator[Violation]:
     if held:
         yield from held
         return  # the tokens of a held-back stream would only say it again
-    least_events = LIVE_MIN_EVENTS_TO_TIME if context.source.live_model else MIN_EVENTS_TO_TIME
-    timed = [answer for answer in model_answers(context) if len(answer.events) >= least_events]
+    timed = [
+        answer for answer in model_answers(context) if len(answer.events) >= MIN_EVENTS_TO_TIME
+    ]
     verdicts = [_bunched(context, answer) for answer in timed]
     # Every answer bunched: a server that buffers does it to all of them, while a moment's
-    # pause of a busy machine bunches one answer at most. A real model's pace is unknown and
-    # may be quick, so there it takes two answers, both bunched, to say so.
-    least_answers = LIVE_MIN_ANSWERS_TO_TIME if context.source.live_model else 1
-    if len(verdicts) >= least_answers and all(verdict is not None for verdict in verdicts):
+    # pause of a busy machine bunches one answer at most.
+    if verdicts and all(verdict is not None for verdict in verdicts):
         yield verdicts[0]  # type: ignore[misc]
 
 

@@ -584,15 +584,18 @@ def test_an_unpaced_fast_model_is_not_judged_by_time() -> None:
 
 
 def test_a_live_model_is_judged_by_time_without_a_delay_directive() -> None:
-    # Held back whole: metadata and every token at once.
-    held = _paced(_token_stream(), times=[1.0] * 6, live_model=True)
-    assert _rules(held) == [("stream.incremental", 0)]
-    # Metadata early, then the tokens of two answers each in a burst.
     other_id = "lc_run--1f0b6c3e-9999-7000-8000-00000000ffff"
     second = [
         sse(("messages", [{**_chunk(token), "id": other_id}, _MODEL_METADATA])) for token in _TOKENS
     ]
     two_answers = _token_stream() + second
+    # Held back whole: metadata and all twelve token events at once.
+    held = _paced(two_answers, times=[1.0] * 12, live_model=True)
+    assert _rules(held) == [("stream.incremental", 0)]
+    # A short stream (six token events) bunched whole is what a busy machine's pause can do.
+    short = _paced(_token_stream(), times=[1.0] * 6, live_model=True)
+    assert _rules(short) == []
+    # Metadata early, then the tokens of two answers each in a burst.
     # A real model's pace is unknown, and langgraph dev on a busy machine was seen to bunch
     # the tokens of both answers of a stream: answers are not timed one by one in live mode.
     both_bunched = _paced(two_answers, times=[300.0] * 6 + [900.0] * 6, live_model=True)

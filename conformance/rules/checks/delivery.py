@@ -109,7 +109,7 @@ def token_events(context: StreamContext) -> Iterator[Violation]:
     for answer in model_answers(context):
         words = len(answer.text.split())
         if answer.content_events == 1 and words >= MIN_WORDS_FOR_SEVERAL_EVENTS:
-            first = next(view for view in answer.events)
+            first = answer.events[0]
             yield Violation(
                 "messages.token-events",
                 f"the model's answer {answer.message_id!r} ({words} words) arrived in one "

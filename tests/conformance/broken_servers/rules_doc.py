@@ -9,7 +9,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from conformance.rules.catalog import OBSERVED_ON, RULES, Source
+from conformance.check import INCOMPLETE_RULE
+from conformance.compare import REPLAY_RULES
+from conformance.rules.catalog import ENGINE_ERROR_RULE, OBSERVED_ON, RULES, Source
 from tests.conformance.broken_servers.proofs import (
     FAULT_CASES,
     LEGAL_VARIATIONS,
@@ -29,6 +31,11 @@ _SOURCES = {
 
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _anchor(rule_id: str) -> str:
+    """The rule's id as a link target: reports link to ``docs/rules.md#<rule id>``."""
+    return f'<a id="{rule_id}"></a>`{rule_id}`'
 
 
 def _proof(fault: str, proof: Proof) -> str:
@@ -57,14 +64,30 @@ def render() -> str:
     for rule_id, entry in RULES.items():
         proofs = [_proof(f, p) for f, p in FAULT_CASES.items() if p.rule == rule_id]
         lines.append(
-            f"| `{rule_id}` | {entry.severity.value} | {entry.capability} | {entry.source.value} "
+            f"| {_anchor(rule_id)} | {entry.severity.value} | {entry.capability} | {entry.source.value} "
             f"| {_cell(entry.text)} | {'<br>'.join(proofs) or '**none**'} |"
         )
     replay = [(fault, proof) for fault, proof in FAULT_CASES.items() if proof.rule not in RULES]
     lines += [
         "",
-        "Broken servers caught by the replay comparison with the recording (no stream rule "
-        "can see these on one stream):",
+        "## Beyond the stream rules",
+        "",
+        "The replay comparison with the recording (`conformance/compare.py`) and the suite "
+        "itself cite these; they are MUST unless a finding says otherwise.",
+        "",
+        "| rule | meaning |",
+        "|---|---|",
+        *[
+            f"| {_anchor(rule_id)} | {_cell(meaning)} |"
+            for rule_id, meaning in REPLAY_RULES.items()
+        ],
+        f"| {_anchor(INCOMPLETE_RULE)} | the target did not let the scenario finish (a capture "
+        "found nothing, a step timed out, a connection failed before an answer) |",
+        f"| {_anchor(ENGINE_ERROR_RULE)} | a check of the suite itself failed on a stream (a "
+        "suite bug, never silent) |",
+        "",
+        "Broken servers caught by the replay comparison (no stream rule can see these on one "
+        "stream):",
         "",
         *[f"- {_proof(fault, proof)}: `{proof.rule}`" for fault, proof in replay],
         "",

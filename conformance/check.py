@@ -209,10 +209,11 @@ def judge_transcript(
     actual: Transcript,
     *,
     compare_values: bool,
+    live_model: bool = False,
 ) -> list[Finding]:
     """Rule findings on the target's own streams, then the replay comparison with the
-    fixture. Pure: no I/O."""
-    findings = list(check_transcript(actual))
+    fixture. Pure: no I/O. ``live_model``: the target's graphs ran on a real model."""
+    findings = list(check_transcript(actual, live_model=live_model))
     findings += compare(normalise(fixture), normalise(actual), compare_values=compare_values)
     return [
         finding if finding.scenario else dataclasses.replace(finding, scenario=scenario_name)
@@ -313,7 +314,17 @@ async def judge_scenario(
             error=f"the suite failed while running the scenario: {detail}",
         ), None
     try:
-        findings = judge_transcript(scenario.name, fixture, transcript, compare_values=not relaxed)
+        # In a worker thread: judging a big transcript takes a few hundred ms of CPU, and on
+        # the event loop it would stall the other scenarios' streams, whose arrival times
+        # the delivery rules read.
+        findings = await asyncio.to_thread(
+            judge_transcript,
+            scenario.name,
+            fixture,
+            transcript,
+            compare_values=not relaxed,
+            live_model=target.llm_mode == "live",
+        )
     except Exception as error:  # the judges promise never to raise; if one does, say so
         detail = "".join(traceback.format_exception_only(error)).strip()
         return dataclasses.replace(

@@ -117,6 +117,8 @@ def unexpected_statuses(scenario: Scenario, transcript: Transcript) -> list[str]
 
 # --- SSE, just enough to count events and capture from them ---------------------------------
 
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
 
 @dataclass(slots=True)
 class _Event:
@@ -132,13 +134,18 @@ class _EventReader:
     def __init__(self) -> None:
         self._buffer = ""
         self._decoder_pending = b""
+        self._after_cr = False
+        """The last read ended with a CR that ended a line: an LF first in the next read is
+        the rest of that CRLF."""
         self._name = ""
         self._data: list[str] = []
         self._last_id: str | None = None
         self.events: list[_Event] = []
 
     def feed(self, data: bytes) -> int:
-        """Take more bytes; return how many events they completed."""
+        """Take more bytes; return how many events they completed. A CR ends its line at
+        once (a server may pause right after an event framed with CR alone); an LF right
+        after it is then skipped."""
         raw = self._decoder_pending + data
         try:
             text = raw.decode("utf-8")
@@ -147,24 +154,18 @@ class _EventReader:
             # A multi-byte character split across reads: keep its start for the next read.
             text = raw[: error.start].decode("utf-8")
             self._decoder_pending = raw[error.start :]
+        if self._after_cr and text:
+            self._after_cr = False
+            text = text.removeprefix("\n")
         self._buffer += text
         before = len(self.events)
         while True:
-            match = re.search(r"\r\n|\r(?!$)|\n", self._buffer)
+            match = _LINE_BREAK.search(self._buffer)
             if match is None:
                 break
             line, self._buffer = self._buffer[: match.start()], self._buffer[match.end() :]
+            self._after_cr = match.group() == "\r" and not self._buffer
             self._take_line(line)
-        return len(self.events) - before
-
-    def finish(self) -> int:
-        """The body ended: a final lone CR was a line end after all (no LF can follow)."""
-        if not self._buffer.endswith("\r"):
-            return 0
-        before = len(self.events)
-        self._buffer = self._buffer[:-1]
-        self._take_line(self._buffer)
-        self._buffer = ""
         return len(self.events) - before
 
     def _take_line(self, line: str) -> None:
@@ -330,6 +331,11 @@ class _ScenarioRun:
             raise TargetUnreachable(
                 f"cannot connect to {self.base_url} ({type(error).__name__}: {error})"
             ) from error
+        if collector.status == 0:
+            return collector.outcome(
+                "broken",
+                failure=f"the connection failed before an answer: {collector.broken_reason}",
+            )
         return collector.outcome(collector.closed_by)
 
     def _finish(self, step: Request | Stream | Poll, outcome: _Outcome) -> None:
@@ -421,9 +427,23 @@ class _ScenarioRun:
             except (httpx.ConnectError, httpx.ConnectTimeout) as error:
                 raise TargetUnreachable(f"cannot connect to {self.base_url}: {error}") from error
             last = collector.outcome(collector.closed_by)
+            if collector.status == 0:
+                self._exchanges[step.name] = last.exchange
+                raise self._fail(
+                    step.name, f"the connection failed before an answer: {collector.broken_reason}"
+                )
             if _poll_satisfied(step, last.exchange.response):
                 self._finish(step, last)
                 return
+            settled = _settled_elsewhere(step, last.exchange.response)
+            if settled is not None:
+                # The run is over: waiting longer cannot bring the status awaited.
+                self._exchanges[step.name] = last.exchange
+                raise self._fail(
+                    step.name,
+                    f"{path} reached the terminal status {settled!r}, not "
+                    f"{' or '.join(map(repr, step.until))}",
+                )
             if time.monotonic() + step.interval >= deadline:
                 self._exchanges[step.name] = last.exchange
                 raise self._poll_gave_up(step, path, last)
@@ -474,7 +494,17 @@ class _Collector:
         http_request = client.build_request(
             self.request.method, self.request.path, content=content, headers=self.request.headers
         )
-        response = await client.send(http_request, stream=True)
+        try:
+            response = await client.send(http_request, stream=True)
+        except (httpx.ConnectError, httpx.ConnectTimeout):
+            raise  # nothing listening: the caller says the target is unreachable
+        except httpx.TimeoutException as error:
+            raise TimeoutError(str(error)) from error  # the step's own timeout, said as such
+        except httpx.TransportError as error:
+            # The target took the connection, then reset or closed it before answering.
+            self.closed_by = "broken"
+            self.broken_reason = f"{type(error).__name__}: {error}"
+            return
         try:
             self.status = response.status_code
             self.headers = [
@@ -496,11 +526,11 @@ class _Collector:
                     ):
                         self.closed_by = "client"
                         return
-                if is_stream:
-                    completed = self.reader.finish()
-                    if self.progress is not None:
-                        self.progress.add(completed)
-            except (httpx.RemoteProtocolError, httpx.ReadError) as error:
+            except httpx.TimeoutException as error:
+                raise TimeoutError(str(error)) from error
+            except httpx.TransportError as error:
+                # An aborted connection, a chunked body cut short: what arrived is kept, and
+                # the exchange says it is incomplete so nothing judges it as a whole answer.
                 self.closed_by = "broken"
                 self.broken_reason = f"{type(error).__name__}: {error}"
         finally:
@@ -527,6 +557,28 @@ def _poll_satisfied(step: Poll, response: RecordedResponse) -> bool:
         return _resolve_pointer(response.json(), step.pointer) in step.until
     except (ValueError, LookupError):
         return False
+
+
+TERMINAL_RUN_STATUSES: frozenset[str] = frozenset({"success", "error", "interrupted", "timeout"})
+"""A run in one of these never changes status again."""
+
+_RUN_PATH = re.compile(r"/runs/[^/?#]+/?(?:\?.*)?$")
+
+
+def _settled_elsewhere(step: Poll, response: RecordedResponse) -> str | None:
+    """The terminal status a polled run reached, when it is not one the step awaits (a
+    thread, unlike a run, can leave any status again, so only runs end a poll early)."""
+    if step.pointer != "/status" or not step.until or not _RUN_PATH.search(step.path):
+        return None
+    if response.status != 200:
+        return None
+    try:
+        status = _resolve_pointer(response.json(), step.pointer)
+    except (ValueError, LookupError):
+        return None
+    if isinstance(status, str) and status in TERMINAL_RUN_STATUSES and status not in step.until:
+        return status
+    return None
 
 
 def _describe(response: RecordedResponse, step: Poll) -> str:

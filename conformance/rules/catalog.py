@@ -12,6 +12,7 @@ takes severity from here, so a rule's weight is changed in one place.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from conformance.capabilities import CAPABILITIES
 from conformance.findings import Severity
@@ -19,6 +20,17 @@ from conformance.findings import Severity
 OBSERVED_ON = "langgraph-api 0.16.7"
 KEEPALIVE_LIMIT_MS = 15_000
 """Three of langgraph dev's 5 s heartbeat periods: slack for a busy machine."""
+
+
+class Source(StrEnum):
+    """Where a rule comes from: what makes it a requirement rather than a habit."""
+
+    SPEC = "spec"
+    """The WHATWG HTML event-stream rules or HTTP/1.1 itself."""
+    SDK = "sdk"
+    """Code of the official clients (langgraph_sdk, the JS SDK and its useStream) reads it."""
+    RECORDING = "recording"
+    """What langgraph dev was recorded doing (fixtures/), and bugs other servers shipped."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +42,7 @@ class Rule:
     capability: str
     why: str
     """What breaks without it, or where it comes from (a spec quote or an observation)."""
+    source: Source
     observed_on: str = OBSERVED_ON
 
 
@@ -42,6 +55,7 @@ _RULE_LIST: tuple[Rule, ...] = (
         "sse_framing",
         'WHATWG HTML: "Event streams are always decoded as UTF-8"; invalid bytes reach the '
         "client as U+FFFD and the JSON payload is corrupted.",
+        Source.SPEC,
     ),
     Rule(
         "framing.terminated",
@@ -50,6 +64,7 @@ _RULE_LIST: tuple[Rule, ...] = (
         "sse_framing",
         'WHATWG HTML: "If the file ends in the middle of an event, before the final empty line, '
         'the incomplete event is not dispatched." The client loses that event.',
+        Source.SPEC,
     ),
     Rule(
         "framing.event-without-data",
@@ -58,6 +73,7 @@ _RULE_LIST: tuple[Rule, ...] = (
         "sse_framing",
         "A spec-following client dispatches nothing for a block without data, so the event "
         "name alone is silently lost (langgraph dev never sends one).",
+        Source.SPEC,
     ),
     Rule(
         "framing.id-without-nul",
@@ -65,6 +81,7 @@ _RULE_LIST: tuple[Rule, ...] = (
         "An id: value contains no NUL character.",
         "sse_framing",
         "WHATWG HTML: an id containing U+0000 is ignored, so Last-Event-ID would not advance.",
+        Source.SPEC,
     ),
     Rule(
         "framing.retry-digits",
@@ -73,6 +90,7 @@ _RULE_LIST: tuple[Rule, ...] = (
         "sse_framing",
         "WHATWG HTML: any other retry value is ignored; harmless, but it does not do what the "
         "server meant.",
+        Source.SPEC,
     ),
     Rule(
         "framing.keepalive",
@@ -82,6 +100,7 @@ _RULE_LIST: tuple[Rule, ...] = (
         "sse_framing",
         "Proxies and load balancers close idle connections; langgraph dev sends ': heartbeat' "
         "every 5 s (e.g. while an enqueued run waits for the one before it).",
+        Source.RECORDING,
     ),
     Rule(
         "stream.data-json",
@@ -89,6 +108,7 @@ _RULE_LIST: tuple[Rule, ...] = (
         "The data of every event is one JSON document.",
         "sse_framing",
         "Both SDKs JSON-decode every data field; langgraph dev sends compact JSON on one line.",
+        Source.SDK,
     ),
     Rule(
         "stream.end-event",
@@ -97,6 +117,7 @@ _RULE_LIST: tuple[Rule, ...] = (
         "sse_framing",
         "langgraph dev sends no end event. Some servers do and the SDKs accept it, so this is "
         "only a warning.",
+        Source.RECORDING,
     ),
     # --- headers -----------------------------------------------------------------------------
     Rule(
@@ -106,6 +127,7 @@ _RULE_LIST: tuple[Rule, ...] = (
         "sse_framing",
         "langgraph_sdk refuses a stream whose content type is not text/event-stream; "
         "langgraph dev sends text/event-stream; charset=utf-8.",
+        Source.SDK,
     ),
     Rule(
         "headers.cache-control",
@@ -114,6 +136,7 @@ _RULE_LIST: tuple[Rule, ...] = (
         "sse_framing",
         "Keeps caches and proxies from storing or coalescing a live stream; langgraph dev "
         "sends no-store.",
+        Source.RECORDING,
     ),
     Rule(
         "headers.x-accel-buffering",
@@ -122,6 +145,7 @@ _RULE_LIST: tuple[Rule, ...] = (
         "sse_framing",
         "Without it nginx buffers the stream and the client sees events late, in bursts; "
         "langgraph dev sends it.",
+        Source.RECORDING,
     ),
     Rule(
         "headers.location",
@@ -130,6 +154,7 @@ _RULE_LIST: tuple[Rule, ...] = (
         "runs",
         "langgraph_sdk derives the run URL from Location to check the run and reconnect with "
         "Last-Event-ID when a stream closes without an end.",
+        Source.SDK,
     ),
     Rule(
         "headers.content-location",
@@ -137,6 +162,7 @@ _RULE_LIST: tuple[Rule, ...] = (
         "A run stream answers Content-Location: <...>/runs/<run id>, naming the stream's run.",
         "runs",
         "useStream (JS SDK) reads the run and thread ids from Content-Location.",
+        Source.SDK,
     ),
     # --- lifecycle ---------------------------------------------------------------------------
     Rule(
@@ -145,6 +171,7 @@ _RULE_LIST: tuple[Rule, ...] = (
         'The first event of a new run\'s stream is metadata {"run_id": <run id>, ...}.',
         "runs",
         "Clients learn the run id from it; langgraph dev always sends it first.",
+        Source.SDK,
     ),
     Rule(
         "stream.ends",
@@ -155,6 +182,17 @@ _RULE_LIST: tuple[Rule, ...] = (
         "langgraph_sdk and useStream wait for the stream to close; a server that keeps a "
         "finished run's stream open with heartbeats (a bug other implementations shipped on "
         "rejoin after a restart) hangs the client for ever.",
+        Source.SDK,
+    ),
+    Rule(
+        "stream.intact",
+        Severity.MUST,
+        "A stream ends cleanly: the connection is not aborted and a chunked body is not cut short.",
+        "sse_framing",
+        "HTTP/1.1 (RFC 9112): a chunked body ends with its last chunk; a client that sees the "
+        "connection drop before it has lost the rest of the run's events, and langgraph_sdk "
+        "raises rather than treat the stream as complete.",
+        Source.SPEC,
     ),
     Rule(
         "stream.metadata-attempt",
@@ -162,6 +200,7 @@ _RULE_LIST: tuple[Rule, ...] = (
         "The metadata event carries attempt, a positive integer.",
         "runs",
         'langgraph dev sends {"run_id": ..., "attempt": 1}.',
+        Source.RECORDING,
     ),
     Rule(
         "stream.nothing-after-error",
@@ -170,6 +209,7 @@ _RULE_LIST: tuple[Rule, ...] = (
         "errors",
         "An error event ends the run; clients stop reading at it and langgraph dev closes the "
         "stream right after.",
+        Source.RECORDING,
     ),
     Rule(
         "stream.error-payload",
@@ -178,6 +218,7 @@ _RULE_LIST: tuple[Rule, ...] = (
         "errors",
         "The SDKs raise from these two fields; langgraph dev sends the exception class name "
         "and its message.",
+        Source.SDK,
     ),
     # --- modes -------------------------------------------------------------------------------
     Rule(
@@ -187,6 +228,7 @@ _RULE_LIST: tuple[Rule, ...] = (
         "runs",
         "Clients dispatch on the event name: an unrequested mode is noise at best, and "
         "messages events under another mode's request break message assembly.",
+        Source.SDK,
     ),
     Rule(
         "modes.namespaced-only-with-subgraphs",
@@ -194,6 +236,7 @@ _RULE_LIST: tuple[Rule, ...] = (
         "Event names carry a |namespace suffix only when the run asked for stream_subgraphs.",
         "subgraphs",
         "Without stream_subgraphs, langgraph dev emits only the root graph's events.",
+        Source.RECORDING,
     ),
     # --- messages ----------------------------------------------------------------------------
     Rule(
@@ -203,6 +246,7 @@ _RULE_LIST: tuple[Rule, ...] = (
         "messages/partial and messages/complete events.",
         "stream_messages",
         "The SDK's message assembly looks the metadata up by message id when a partial arrives.",
+        Source.SDK,
     ),
     Rule(
         "messages.tuple-shape",
@@ -210,6 +254,7 @@ _RULE_LIST: tuple[Rule, ...] = (
         "In messages-tuple mode, a messages event's data is [message chunk, metadata].",
         "stream_messages_tuple",
         "useStream and langgraph_sdk unpack the pair.",
+        Source.SDK,
     ),
     Rule(
         "messages.tuple-id",
@@ -217,6 +262,29 @@ _RULE_LIST: tuple[Rule, ...] = (
         "In messages-tuple mode, every message chunk carries a non-empty string id.",
         "stream_messages_tuple",
         "useStream matches chunks to messages by id and drops chunks without one.",
+        Source.SDK,
+    ),
+    Rule(
+        "messages.token-events",
+        Severity.MUST,
+        "A model's answer of several words arrives as several messages events (one per "
+        "token or a few), not as one event holding the whole message.",
+        "stream_messages",
+        "Token streaming is what the messages modes are for: useStream renders each token as "
+        "it arrives; langgraph dev sends one event per model chunk.",
+        Source.RECORDING,
+    ),
+    Rule(
+        "stream.incremental",
+        Severity.MUST,
+        "The token events of one answer are delivered as the model produces them, spread "
+        "over the time it takes, not held back and sent together.",
+        "stream_messages",
+        "A server that buffers the stream until the run ends streams nothing: the user waits "
+        "for the whole answer. Judged where a model answered: with any model (--llm live "
+        "too) a stream must not arrive whole at once; with the fake LLM's delay:MS each "
+        "answer's tokens must also come spread at about that pace.",
+        Source.RECORDING,
     ),
     # --- resumable ---------------------------------------------------------------------------
     Rule(
@@ -226,6 +294,7 @@ _RULE_LIST: tuple[Rule, ...] = (
         "resumable_streams",
         "Clients reconnect with Last-Event-ID: the last id they saw; without ids, or with ids "
         "out of order, the replay repeats or loses events.",
+        Source.SDK,
     ),
     Rule(
         "resumable.event-ids-increasing",
@@ -234,6 +303,7 @@ _RULE_LIST: tuple[Rule, ...] = (
         "resumable_streams",
         "A repeated id makes a Last-Event-ID replay ambiguous. langgraph-api 0.16.7 itself "
         "repeats an id when two events fall in one millisecond, hence a warning.",
+        Source.RECORDING,
     ),
     Rule(
         "resumable.replay-after-last-event-id",
@@ -241,6 +311,7 @@ _RULE_LIST: tuple[Rule, ...] = (
         "A stream rejoined with Last-Event-ID: <id> replays only events whose id comes after it.",
         "resumable_streams",
         "langgraph dev replays strictly after the given id (-1: everything).",
+        Source.RECORDING,
     ),
     # --- runs --------------------------------------------------------------------------------
     Rule(
@@ -251,6 +322,7 @@ _RULE_LIST: tuple[Rule, ...] = (
         "runs",
         "langgraph_sdk, on a stream that closes without end, GETs the run and reconnects "
         "while it is pending or running: a run still running loops the client.",
+        Source.SDK,
     ),
     Rule(
         "runs.status-after-error",
@@ -259,6 +331,7 @@ _RULE_LIST: tuple[Rule, ...] = (
         "runs",
         "Implementations have shipped run status set to success in a finally block, hiding "
         "the failure from every client that checks the run.",
+        Source.RECORDING,
     ),
 )
 

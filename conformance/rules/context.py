@@ -8,6 +8,7 @@ never raises: anything malformed is left for a check to report.
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -21,6 +22,8 @@ from conformance.sse import ParsedStream, SSEEvent, parse_stream
 DEFAULT_STREAM_MODES: tuple[str, ...] = ("values",)
 """What langgraph dev streams when a run names no stream_mode."""
 
+_DELAY_DIRECTIVE = re.compile(r"\bdelay:(?P<ms>[0-9]+)")
+"""The fake LLM's ``delay:MS``: it waits MS ms before each chunk it streams."""
 _RUN_IN_PATH = re.compile(r"/runs/(?P<run>[^/?#]+)")
 _RUN_STREAM_PATH = re.compile(r"/runs/(?P<run>[^/?#]+)/stream$")
 
@@ -49,6 +52,8 @@ class StreamInput:
     chunk_times_ms: Sequence[float] = ()
     """When each chunk arrived (ms since the request), parallel to ``chunks``; empty when
     unknown."""
+    live_model: bool = False
+    """The run's model is a real one (``--llm live``): its tokens take real time to come."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +105,19 @@ def _decode(data: str) -> Any:
         return NOT_JSON
 
 
+def _text_of(content: Any) -> str:
+    """A message content's text: a string, or the text parts of a list of parts."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(
+            str(part.get("text", "")) if isinstance(part, Mapping) else part
+            for part in content
+            if isinstance(part, str | Mapping)
+        )
+    return ""
+
+
 def _as_bool(value: Any) -> bool:
     return value is True
 
@@ -148,7 +166,35 @@ class StreamContext:
 
     @property
     def ended_by_server(self) -> bool:
-        return self.source.closed_by in ("server", "broken")
+        """The server ended the body cleanly (not the client, a timeout or a broken link)."""
+        return self.source.closed_by == "server"
+
+    @property
+    def broken(self) -> bool:
+        """The connection failed mid-body: what arrived is only a part of the stream."""
+        return self.source.closed_by == "broken"
+
+    # --- when events arrived -------------------------------------------------------------------
+
+    @cached_property
+    def _chunk_ends(self) -> list[int]:
+        ends, total = [], 0
+        for chunk in self.source.chunks:
+            total += len(chunk)
+            ends.append(total)
+        return ends
+
+    def arrival_ms(self, view: EventView) -> float | None:
+        """When the read that completed this event arrived (ms since the request); None when
+        the arrival times are unknown."""
+        times = self.source.chunk_times_ms
+        if not times or len(times) != len(self._chunk_ends):
+            return None
+        raw = view.event.raw
+        # The line break that dispatched it: a CRLF's LF may have come in a later read.
+        last_byte = view.event.offset + len(raw) - (2 if raw.endswith(b"\r\n") else 1)
+        position = bisect.bisect_right(self._chunk_ends, last_byte)
+        return times[min(position, len(times) - 1)]
 
     # --- what the run asked for --------------------------------------------------------------
 
@@ -185,6 +231,24 @@ class StreamContext:
     def resumable(self) -> bool | None:
         options = self.run_options
         return None if options is None else _as_bool(options.get("stream_resumable"))
+
+    @property
+    def model_delay_ms(self) -> int | None:
+        """The fake LLM's per-chunk delay this run asked for (``delay:MS`` in its last user
+        message), or None."""
+        options = self.run_options
+        run_input = options.get("input") if options else None
+        messages = run_input.get("messages") if isinstance(run_input, Mapping) else None
+        if not isinstance(messages, list):
+            return None
+        for message in reversed(messages):
+            if not isinstance(message, Mapping):
+                continue
+            if message.get("role", message.get("type")) not in ("user", "human"):
+                continue
+            match = _DELAY_DIRECTIVE.search(_text_of(message.get("content")))
+            return int(match.group("ms")) if match else None
+        return None
 
     @property
     def last_event_id_sent(self) -> str | None:

@@ -147,6 +147,7 @@ def stream_input(
     *,
     run_request_body: Any = None,
     run_status_after: str | None = None,
+    live_model: bool = False,
 ) -> StreamInput:
     """The engine's view of a recorded streaming exchange."""
     return StreamInput(
@@ -161,6 +162,7 @@ def stream_input(
         run_request_body=run_request_body,
         run_status_after=run_status_after,
         chunk_times_ms=[chunk.at_ms for chunk in exchange.response.chunks],
+        live_model=live_model,
     )
 
 
@@ -170,6 +172,7 @@ def _judge_exchange(
     closed_from: int,
     creators: Mapping[str, Any],
     scenario: str,
+    live_model: bool,
 ) -> list[Finding]:
     exchange = exchanges[position]
     bare = stream_input(exchange)
@@ -182,14 +185,17 @@ def _judge_exchange(
             run_status_after=_status_fetched_after(exchanges, closed_from, run_id)
             if run_id
             else None,
+            live_model=live_model,
         ),
         scenario=scenario,
         step=exchange.step,
     )
 
 
-def check_transcript(transcript: Transcript) -> list[Finding]:
-    """Rule findings on every stream of a transcript, in exchange order. Never raises."""
+def check_transcript(transcript: Transcript, *, live_model: bool = False) -> list[Finding]:
+    """Rule findings on every stream of a transcript, in exchange order. Never raises.
+    ``live_model``: the runs used a real model (``--llm live``), whose tokens take real time,
+    so their delivery is judged by time even without the fake LLM's ``delay:MS``."""
     exchanges = list(transcript.exchanges)
     creators: dict[str, Any] = {}
     findings: list[Finding] = []
@@ -204,7 +210,12 @@ def check_transcript(transcript: Transcript) -> list[Finding]:
                 creators.setdefault(created, exchange.request.body)
             if is_stream(exchange):
                 findings += _judge_exchange(
-                    exchanges, position, closings[position], creators, transcript.scenario
+                    exchanges,
+                    position,
+                    closings[position],
+                    creators,
+                    transcript.scenario,
+                    live_model,
                 )
         except Exception as error:  # never raise on a transcript, whatever it holds
             findings.append(_crash("check_transcript", error, transcript.scenario, exchange.step))

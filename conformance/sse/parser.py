@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 _BOM = b"\xef\xbb\xbf"
@@ -120,9 +120,13 @@ class _Block:
 class SSEParser:
     """Strict incremental SSE parser. ``feed(bytes) -> new events``, ``close() -> last events``.
 
-    A line ending in CR at the very end of what was fed so far is held back until the next
-    byte shows whether it is CRLF (or until ``close``): a CRLF split across two writes is one
-    line ending, never two.
+    A CR ends its line at once, even as the last byte fed so far: a server that pauses after
+    an event framed with CR alone must not have that event held back until its next write. An
+    LF that then arrives right after the CR is the rest of a CRLF and is skipped, so a CRLF
+    split across two writes is still one line ending, never two (``line_endings`` counts it as
+    CRLF). Only the event that such a split CRLF dispatched keeps a ``raw`` ending in CR alone:
+    it was dispatched before its LF arrived (``parse_stream``, which sees the whole stream,
+    gives it its LF back).
     """
 
     def __init__(self) -> None:
@@ -131,6 +135,9 @@ class SSEParser:
         """Stream offset of ``_buffer[0]``."""
         self._scan_from = 0
         """Where in the buffer no line break has been found yet (keeps one-byte feeds linear)."""
+        self._after_cr = False
+        """The last line ended with a CR at the very end of what was fed: an LF first in the
+        next bytes completes that CRLF."""
         self._bom_decided = False
         self._closed = False
         self._last_event_id = ""
@@ -209,6 +216,10 @@ class SSEParser:
     def _process_lines(self, *, final: bool) -> list[SSEEvent]:
         events: list[SSEEvent] = []
         while True:
+            if self._after_cr and self._buffer:
+                self._after_cr = False
+                if self._buffer[0] == 0x0A:
+                    self._complete_crlf()
             match = _LINE_BREAK.search(self._buffer, self._scan_from)
             if match is None:
                 self._scan_from = len(self._buffer)
@@ -219,11 +230,10 @@ class SSEParser:
             elif start + 1 < len(self._buffer):
                 crlf = self._buffer[start + 1] == 0x0A
                 ending, length = (LineEnding.CRLF, 2) if crlf else (LineEnding.CR, 1)
-            elif final:
-                ending, length = LineEnding.CR, 1
             else:
-                self._scan_from = start
-                return events
+                # A CR as the last byte so far ends the line now; an LF may still follow.
+                ending, length = LineEnding.CR, 1
+                self._after_cr = not final
             line = bytes(self._buffer[:start])
             raw = bytes(self._buffer[: start + length])
             offset = self._buffer_offset
@@ -234,6 +244,20 @@ class SSEParser:
             event = self._process_line(line, raw, ending, offset)
             if event is not None:
                 events.append(event)
+
+    def _complete_crlf(self) -> None:
+        """The LF of a CRLF whose CR ended the previous feed: skip it, and count the line that
+        CR ended as CRLF (in its block too, when the block is still open)."""
+        del self._buffer[:1]
+        self._buffer_offset += 1
+        self.line_endings[LineEnding.CR] -= 1
+        if not self.line_endings[LineEnding.CR]:
+            del self.line_endings[LineEnding.CR]
+        self.line_endings[LineEnding.CRLF] += 1
+        block = self._block
+        if block.endings:
+            block.endings[-1] = LineEnding.CRLF
+            block.raw += b"\n"
 
     def _process_line(
         self, line: bytes, raw: bytes, ending: LineEnding, offset: int
@@ -320,15 +344,34 @@ class SSEParser:
 
 
 def parse_stream(chunks: bytes | list[bytes] | tuple[bytes, ...]) -> ParsedStream:
-    """Parse a whole stream (one bytes object, or the network chunks in order)."""
+    """Parse a whole stream (one bytes object, or the network chunks in order). The result
+    does not depend on how the stream was cut into chunks."""
     parser = SSEParser()
     events: list[SSEEvent] = []
-    for chunk in [chunks] if isinstance(chunks, bytes | bytearray) else chunks:
-        events += parser.feed(bytes(chunk))
+    pieces = (
+        [bytes(chunks)] if isinstance(chunks, bytes | bytearray) else [bytes(c) for c in chunks]
+    )
+    for chunk in pieces:
+        events += parser.feed(chunk)
     events += parser.close()
     return ParsedStream(
-        events=tuple(events),
+        events=tuple(_with_split_crlf(events, b"".join(pieces))),
         comments=tuple(parser.comments),
         diagnostics=tuple(parser.diagnostics),
         line_endings=dict(parser.line_endings),
     )
+
+
+def _with_split_crlf(events: list[SSEEvent], stream: bytes) -> list[SSEEvent]:
+    """Give back the LF of a dispatching CRLF that arrived in the write after its CR."""
+    fixed = []
+    for event in events:
+        end = event.offset + len(event.raw)
+        if event.raw.endswith(b"\r") and stream[end : end + 1] == b"\n":
+            event = replace(
+                event,
+                raw=event.raw + b"\n",
+                line_endings=(*event.line_endings[:-1], LineEnding.CRLF),
+            )
+        fixed.append(event)
+    return fixed

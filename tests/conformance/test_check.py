@@ -78,8 +78,16 @@ def fake_judge(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """Judge by a table: scenario -> findings; records the compare_values each one got."""
     table: dict[str, Any] = {"findings": {}, "compare_values": {}}
 
-    def judge(name: str, fixture: Transcript, actual: Transcript, *, compare_values: bool):
+    def judge(
+        name: str,
+        fixture: Transcript,
+        actual: Transcript,
+        *,
+        compare_values: bool,
+        live_model: bool = False,
+    ):
         table["compare_values"][name] = compare_values
+        table.setdefault("live_model", {})[name] = live_model
         return list(table["findings"].get(name, []))
 
     monkeypatch.setattr(check, "judge_transcript", judge)
@@ -258,6 +266,8 @@ async def test_check_target_bounds_concurrency_and_keeps_order(
     assert result.exit_code == 0
     # live LLM, model-dependent scenarios: values never compared, and the report says so
     assert set(fake_judge["compare_values"].values()) == {False}
+    # ... and the rules know the model is real: its tokens are judged by their timing
+    assert set(fake_judge["live_model"].values()) == {True}
     assert all(r.relaxed == check.LIVE_LLM_RELAXATION for r in result.scenarios)
     assert check.relaxed_comparisons_note() in result.run.notes
     assert "values not compared" in check.relaxed_comparisons_note()

@@ -52,6 +52,8 @@ class Reply:
     """Keep the connection open after the last part instead of closing it."""
     content_length: int | None = None
     """Declare a length (possibly a false one); otherwise the body ends when the server closes."""
+    abort: bool = False
+    """Close the connection without answering at all (a reset as a client sees it)."""
 
 
 @dataclass
@@ -143,6 +145,8 @@ class TinyServer:
 
     @staticmethod
     async def _write_reply(writer: asyncio.StreamWriter, reply: Reply) -> None:
+        if reply.abort:
+            return
         head = f"HTTP/1.1 {reply.status} Whatever\r\n"
         for name, value in reply.headers:
             head += f"{name}: {value}\r\n"
@@ -520,9 +524,99 @@ def test_event_reader_gives_the_same_events_byte_by_byte() -> None:
     ]
 
 
-def test_event_reader_takes_a_final_lone_cr_as_a_line_end_once_the_body_ends() -> None:
+def test_event_reader_ends_a_line_at_a_cr_at_once() -> None:
+    # CR-only framing: the event is complete when its blank line's CR arrives, whatever
+    # comes next (a server may pause there); an LF right after a CR is part of a CRLF.
     reader = _EventReader()
-    assert reader.feed(b"event: values\rdata: 1\r\r") == 0, "the last CR may start a CRLF"
-    assert reader.finish() == 1
-    assert [(e.name, e.data) for e in reader.events] == [("values", "1")]
-    assert reader.finish() == 0
+    assert reader.feed(b"event: values\rdata: 1\r\r") == 1
+    assert reader.feed(b"\nevent: values\r") == 0
+    assert reader.feed(b"\ndata: 2\r\n\r") == 1
+    assert reader.feed(b"\n\n") == 0, "one LF completes the CRLF, the next is an empty line"
+    assert [(e.name, e.data) for e in reader.events] == [("values", "1"), ("values", "2")]
+
+
+async def test_cr_framed_event_is_seen_while_the_server_pauses(serve) -> None:  # type: ignore[no-untyped-def]
+    # Valid SSE framed with CR alone; the server pauses 2 s after its first event. The
+    # scenario must see that event during the pause, not when the next byte arrives.
+    parts = [b'event: metadata\rdata: {"run_id":"r"}\r\r', b"event: values\rdata: {}\r\r"]
+
+    def handler(request: Received) -> Reply:
+        if request.path == "/runs/stream":
+            return sse_reply(parts, gaps=[0.0, 2.0])
+        return json_reply({"status": "running"})
+
+    async with serve(handler) as server:
+        transcript = await run_scenario(
+            scenario(
+                Stream("stream", "POST", "/runs/stream", body={}, background=True),
+                WaitForEvents("stream", 1),
+                Request("during_pause", "GET", "/runs/r"),
+                Await("stream"),
+            ),
+            server.url,
+            llm_url=LLM_URL,
+            timeout=10.0,
+        )
+    stream_sent = next(r for r in server.received if r.path == "/runs/stream")
+    probe = next(r for r in server.received if r.path == "/runs/r")
+    assert probe.at - stream_sent.at < 1.0, "the first event waited for the second write"
+    assert transcript.exchange("stream").response.body == b"".join(parts)
+
+
+async def test_connection_closed_before_an_answer_is_a_failure_of_that_step(serve) -> None:  # type: ignore[no-untyped-def]
+    def handler(request: Received) -> Reply:
+        if request.path == "/reset":
+            return Reply(abort=True)
+        return json_reply({"ok": True})
+
+    async with serve(handler) as server:
+        with pytest.raises(ScenarioError, match="connection failed before an answer") as caught:
+            await run_scenario(
+                scenario(Request("fine", "GET", "/fine"), Request("reset", "GET", "/reset")),
+                server.url,
+                llm_url=LLM_URL,
+            )
+    assert caught.value.step == "reset"
+    assert not isinstance(caught.value, StepTimeout)
+    response = caught.value.transcript.exchange("reset").response
+    assert (response.status, response.closed_by) == (0, "broken")
+    assert caught.value.transcript.exchange("fine").response.json() == {"ok": True}
+
+
+async def test_stream_cut_short_is_recorded_as_broken(serve) -> None:  # type: ignore[no-untyped-def]
+    first = sse("metadata", {"run_id": "r"})
+    reply = sse_reply([first], content_length=len(first) + 50)
+    async with serve(lambda request: reply) as server:
+        transcript = await run_scenario(
+            scenario(Stream("stream", "POST", "/runs/stream", body={})),
+            server.url,
+            llm_url=LLM_URL,
+        )
+    response = transcript.exchange("stream").response
+    assert (response.closed_by, response.body) == ("broken", first)
+
+
+async def test_poll_ends_at_once_when_the_run_settles_in_another_terminal_status(serve) -> None:  # type: ignore[no-untyped-def]
+    async with serve(lambda request: json_reply({"status": "error"})) as server:
+        started = time.monotonic()
+        with pytest.raises(ScenarioError, match="terminal status 'error'") as caught:
+            await run_scenario(
+                scenario(Poll("run_running", "/threads/t/runs/r", until=("running",))),
+                server.url,
+                llm_url=LLM_URL,
+                timeout=20.0,
+            )
+    assert time.monotonic() - started < 2.0
+    assert not isinstance(caught.value, StepTimeout)
+    assert caught.value.transcript.exchange("run_running").response.json() == {"status": "error"}
+
+
+async def test_thread_poll_waits_through_statuses_a_thread_can_leave(serve) -> None:  # type: ignore[no-untyped-def]
+    answers = iter(["idle", "idle", "busy"])
+    async with serve(lambda request: json_reply({"status": next(answers)})) as server:
+        transcript = await run_scenario(
+            scenario(Poll("thread_busy", "/threads/t", until=("busy",), interval=0.01)),
+            server.url,
+            llm_url=LLM_URL,
+        )
+    assert transcript.exchange("thread_busy").response.json() == {"status": "busy"}

@@ -6,7 +6,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from conformance.rules.checks import framing, headers, lifecycle, messages, modes, resumable, runs
+from conformance.rules.checks import (
+    delivery,
+    framing,
+    headers,
+    lifecycle,
+    messages,
+    modes,
+    resumable,
+    runs,
+)
 from conformance.rules.context import StreamContext, Violation
 
 Check = Callable[[StreamContext], Iterable[Violation]]
@@ -17,6 +26,7 @@ CHECKS: tuple[Check, ...] = (
     *lifecycle.CHECKS,
     *modes.CHECKS,
     *messages.CHECKS,
+    *delivery.CHECKS,
     *resumable.CHECKS,
     *runs.CHECKS,
 )

@@ -33,7 +33,8 @@ def parser_diagnostics(context: StreamContext) -> Iterator[Violation]:
         if rule is None:
             continue
         if diagnostic.code is DiagnosticCode.UNTERMINATED_EVENT and not context.ended_by_server:
-            # The client hung up mid-event on purpose (or gave up): not the server's fault.
+            # The client hung up mid-event (on purpose, or it gave up), or the connection broke
+            # (stream.intact says so): not a stream the server ended mid-event.
             continue
         yield Violation(
             rule,

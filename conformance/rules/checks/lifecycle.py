@@ -65,6 +65,19 @@ def stream_ends(context: StreamContext) -> Iterator[Violation]:
         )
 
 
+def stream_intact(context: StreamContext) -> Iterator[Violation]:
+    if context.broken:
+        yield Violation(
+            "stream.intact",
+            f"the connection failed after {len(context.events)} event(s) "
+            f"({len(b''.join(context.source.chunks))} bytes): the stream was cut short, so what "
+            "arrived is only its beginning",
+            event_index=len(context.events),
+            expected="the server ends the body cleanly",
+            actual="connection broken",
+        )
+
+
 def nothing_after_error(context: StreamContext) -> Iterator[Violation]:
     error_index = next((view.index for view in context.events if view.name == "error"), None)
     if error_index is None:
@@ -107,4 +120,4 @@ def error_payload(context: StreamContext) -> Iterator[Violation]:
                 break
 
 
-CHECKS = (metadata_first, stream_ends, nothing_after_error, error_payload)
+CHECKS = (metadata_first, stream_intact, stream_ends, nothing_after_error, error_payload)

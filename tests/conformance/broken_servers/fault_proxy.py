@@ -127,7 +127,9 @@ class Fault:
         """A whole non-stream body."""
         return body
 
-    async def writes(self, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    async def writes(
+        self, exchange: Exchange, chunks: AsyncIterator[bytes]
+    ) -> AsyncIterator[bytes]:
         """How the transformed bytes are cut into network writes."""
         async for chunk in chunks:
             yield chunk
@@ -135,6 +137,21 @@ class Fault:
     async def hold_stream(self, exchange: Exchange) -> bool:
         """True to replace the stream by heartbeats forever (the rejoin fault)."""
         return False
+
+    def request(self, exchange: Exchange) -> None:
+        """Change the request (path, headers, body) before it goes upstream."""
+
+    def render(self, exchange: Exchange, block: SSEBlock) -> bytes:
+        """One block's bytes on the wire."""
+        return block.render(self.newline)
+
+    def tail(self, exchange: Exchange) -> bytes:
+        """Raw bytes written after the last block, before the body ends."""
+        return b""
+
+    def abort_after_blocks(self, exchange: Exchange) -> int | None:
+        """Drop the connection (no end of the chunked body) after this many blocks."""
+        return None
 
 
 # --- faults: each breaks one rule -----------------------------------------------------------------
@@ -251,6 +268,241 @@ class RejoinHeartbeatsOnly(Fault):
         return exchange.method == "GET" and "last-event-id" in exchange.request_headers
 
 
+class InvalidUtf8(Fault):
+    """A byte that is not UTF-8 inside the first values event (inside a JSON string, so the
+    data still parses: only the encoding is wrong)."""
+
+    def render(self, exchange: Exchange, block: SSEBlock) -> bytes:
+        data = block.render(self.newline)
+        return data.replace(b'{"', b'{"\xff', 1) if block.event == "values" else data
+
+
+class UnterminatedLastEvent(Fault):
+    """The server ends the body cleanly in the middle of a last event (no blank line)."""
+
+    def tail(self, exchange: Exchange) -> bytes:
+        return b'event: values\r\ndata: {"late":true}\r\n' if exchange.is_stream else b""
+
+
+def _after_metadata(extra: list[tuple[str, str]]) -> Callable[[Exchange, SSEBlock], list[SSEBlock]]:
+    def blocks(exchange: Exchange, block: SSEBlock) -> list[SSEBlock]:
+        return [block, SSEBlock(list(extra))] if block.event == "metadata" else [block]
+
+    return blocks
+
+
+class EventWithoutData(Fault):
+    """After the metadata, a block with an event name and no data."""
+
+    def blocks(self, exchange: Exchange, block: SSEBlock) -> list[SSEBlock]:
+        return _after_metadata([("event", "values")])(exchange, block)
+
+
+class MetadataField(Fault):
+    """The metadata block gets one more field line (an id with NUL, a bogus retry)."""
+
+    def __init__(self, name: str, value: str) -> None:
+        self.field = (name, value)
+
+    def blocks(self, exchange: Exchange, block: SSEBlock) -> list[SSEBlock]:
+        if block.event == "metadata":
+            block.lines.append(self.field)
+        return [block]
+
+
+class SilentStream(Fault):
+    """No heartbeats, and the last write held back past the keep-alive limit."""
+
+    def __init__(self, silence_s: float = 16.0) -> None:
+        self.silence_s = silence_s
+
+    def blocks(self, exchange: Exchange, block: SSEBlock) -> list[SSEBlock]:
+        return [] if block.is_comment else [block]
+
+    async def writes(
+        self, exchange: Exchange, chunks: AsyncIterator[bytes]
+    ) -> AsyncIterator[bytes]:
+        if not exchange.is_stream:
+            async for chunk in chunks:
+                yield chunk
+            return
+        held: bytes | None = None
+        async for chunk in chunks:
+            if held is not None:
+                yield held
+            held = chunk
+        if held is not None:
+            await asyncio.sleep(self.silence_s)
+            yield held
+
+
+class DataNotJson(Fault):
+    def blocks(self, exchange: Exchange, block: SSEBlock) -> list[SSEBlock]:
+        if block.event == "values":
+            block.set("data", "values, not JSON")
+        return [block]
+
+
+class DropHeader(Fault):
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def response_head(self, exchange: Exchange) -> None:
+        if exchange.is_stream:
+            exchange.headers = [(k, v) for k, v in exchange.headers if k != self.name]
+
+
+class SetHeader(Fault):
+    """A legal variation of one stream header (e.g. no charset)."""
+
+    def __init__(self, name: str, value: str) -> None:
+        self.header = (name, value)
+
+    def response_head(self, exchange: Exchange) -> None:
+        if exchange.is_stream:
+            name, value = self.header
+            exchange.headers = [(k, value if k == name else v) for k, v in exchange.headers]
+
+
+def _rewrite_data(block: SSEBlock, change: Callable[[Any], Any]) -> None:
+    data = block.get("data")
+    if data is not None:
+        with contextlib.suppress(ValueError):
+            block.set("data", json.dumps(change(json.loads(data))))
+
+
+class MetadataPayload(Fault):
+    """The metadata event's payload changed (a zero attempt, a null run id)."""
+
+    def __init__(self, key: str, value: Any) -> None:
+        self.key, self.value = key, value
+
+    def blocks(self, exchange: Exchange, block: SSEBlock) -> list[SSEBlock]:
+        if block.event == "metadata":
+            _rewrite_data(block, lambda payload: {**payload, self.key: self.value})
+        return [block]
+
+
+class EventAfterError(Fault):
+    def blocks(self, exchange: Exchange, block: SSEBlock) -> list[SSEBlock]:
+        if block.event == "error":
+            return [block, SSEBlock([("event", "values"), ("data", '{"after":"error"}')])]
+        return [block]
+
+
+class NamespaceWithoutSubgraphs(Fault):
+    """Root events named as if from a subgraph, though the run did not ask for subgraphs."""
+
+    def blocks(self, exchange: Exchange, block: SSEBlock) -> list[SSEBlock]:
+        if block.event == "values":
+            block.set("event", "values|agent:1")
+        return [block]
+
+
+class DropEvents(Fault):
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def blocks(self, exchange: Exchange, block: SSEBlock) -> list[SSEBlock]:
+        return [] if block.event == self.name else [block]
+
+
+class TupleNotPair(Fault):
+    """messages-tuple events carry the chunk alone, not [chunk, metadata]."""
+
+    def blocks(self, exchange: Exchange, block: SSEBlock) -> list[SSEBlock]:
+        if block.event == "messages":
+            _rewrite_data(block, lambda pair: pair[0] if isinstance(pair, list) else pair)
+        return [block]
+
+
+class NullTupleIds(Fault):
+    """messages-tuple chunks carry ``"id": null``."""
+
+    def blocks(self, exchange: Exchange, block: SSEBlock) -> list[SSEBlock]:
+        if block.event == "messages":
+            _rewrite_data(block, lambda pair: [{**pair[0], "id": None}, *pair[1:]])
+        return [block]
+
+
+class IgnoreLastEventId(Fault):
+    """Whatever Last-Event-ID the client sends, the server replays from the start."""
+
+    def request(self, exchange: Exchange) -> None:
+        if "last-event-id" in exchange.request_headers:
+            exchange.request_headers["last-event-id"] = "-1"
+
+
+class SuccessAfterError(Fault):
+    """A run that failed reads ``success`` (status set in a ``finally``)."""
+
+    _RUN = re.compile(r"^(/threads/[^/]+)?/runs/[^/]+$")
+
+    def json_body(self, exchange: Exchange, body: bytes) -> bytes:
+        if exchange.method != "GET" or not self._RUN.match(exchange.path.split("?")[0]):
+            return body
+        run = json.loads(body)
+        if isinstance(run, dict) and run.get("status") == "error":
+            run["status"] = "success"
+        return json.dumps(run).encode()
+
+
+class CutMidStream(Fault):
+    """The connection drops after the first two events: no end of the chunked body."""
+
+    def abort_after_blocks(self, exchange: Exchange) -> int | None:
+        return 2
+
+
+class OneEventPerMessage(Fault):
+    """messages/partial events held back and only the last of each message sent: the whole
+    answer in one event instead of one per token."""
+
+    def __init__(self) -> None:
+        self.held: dict[int, dict[str, SSEBlock]] = {}
+
+    def _flush(self, exchange: Exchange) -> list[SSEBlock]:
+        return list(self.held.pop(id(exchange), {}).values())
+
+    def blocks(self, exchange: Exchange, block: SSEBlock) -> list[SSEBlock]:
+        if block.event != "messages/partial":
+            return [*self._flush(exchange), block]
+        with contextlib.suppress(ValueError, LookupError, TypeError):
+            message_id = json.loads(block.get("data") or "")[0]["id"]
+            self.held.setdefault(id(exchange), {})[message_id] = block
+            return []
+        return [block]
+
+    def stream_end(self, exchange: Exchange) -> list[SSEBlock]:
+        return self._flush(exchange)
+
+
+class BufferedStream(Fault):
+    """Nothing is sent until the upstream stream has ended: then everything at once."""
+
+    async def writes(
+        self, exchange: Exchange, chunks: AsyncIterator[bytes]
+    ) -> AsyncIterator[bytes]:
+        whole = b"".join([chunk async for chunk in chunks])
+        if whole:
+            yield whole
+
+
+class EnqueueRunsConcurrently(Fault):
+    """multitask_strategy enqueue ignored: the second run starts at once, beside the first
+    (sent as a stateless run, so it neither waits nor sees the first run's state)."""
+
+    def request(self, exchange: Exchange) -> None:
+        if exchange.method != "POST" or not exchange.path.endswith("/runs/stream"):
+            return
+        with contextlib.suppress(ValueError):
+            body = json.loads(exchange.request_body or b"{}")
+            if isinstance(body, dict) and body.get("multitask_strategy") == "enqueue":
+                exchange.path = "/runs/stream"
+                del body["multitask_strategy"]
+                exchange.request_body = json.dumps(body).encode()
+
+
 # --- legal variations: the suite must accept each -------------------------------------------------
 
 
@@ -262,7 +514,9 @@ class LineEndings(Fault):
 class SplitWrites(Fault):
     """Every write cut into pieces of a few bytes: events span many network writes."""
 
-    async def writes(self, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    async def writes(
+        self, exchange: Exchange, chunks: AsyncIterator[bytes]
+    ) -> AsyncIterator[bytes]:
         async for chunk in chunks:
             for start in range(0, len(chunk), 7):
                 yield chunk[start : start + 7]
@@ -271,7 +525,9 @@ class SplitWrites(Fault):
 class PackedWrites(Fault):
     """Events that arrive close together go out in one write."""
 
-    async def writes(self, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    async def writes(
+        self, exchange: Exchange, chunks: AsyncIterator[bytes]
+    ) -> AsyncIterator[bytes]:
         queue: asyncio.Queue[bytes | None] = asyncio.Queue()
 
         async def pump() -> None:
@@ -330,6 +586,74 @@ class JsonReformatted(Fault):
             return body
 
 
+class Heartbeats(Fault):
+    """A heartbeat comment block before every event, as a server with a short keep-alive
+    period would send."""
+
+    def blocks(self, exchange: Exchange, block: SSEBlock) -> list[SSEBlock]:
+        return [SSEBlock([("", " heartbeat")]), block]
+
+
+def _with_extra_key(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {**value, "x_server_extra": True}
+    return value
+
+
+class ExtraKeys(Fault):
+    """One more key in every JSON object a stream event or a JSON body carries at its top."""
+
+    def blocks(self, exchange: Exchange, block: SSEBlock) -> list[SSEBlock]:
+        _rewrite_data(block, _with_extra_key)
+        return [block]
+
+    def json_body(self, exchange: Exchange, body: bytes) -> bytes:
+        try:
+            document = json.loads(body)
+        except ValueError:
+            return body
+        if isinstance(document, list):
+            return json.dumps([_with_extra_key(item) for item in document]).encode()
+        return json.dumps(_with_extra_key(document)).encode()
+
+
+_DASHED_UUID = re.compile(
+    r"\b([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{12})\b"
+)
+_DASHLESS_UUID = re.compile(
+    r"\b([0-9a-f]{8})([0-9a-f]{4})([0-9a-f]{4})([0-9a-f]{4})([0-9a-f]{12})\b"
+)
+
+
+def _dashless(text: str) -> str:
+    return _DASHED_UUID.sub(lambda match: "".join(match.groups()), text)
+
+
+def _dashed(text: str) -> str:
+    return _DASHLESS_UUID.sub(lambda match: "-".join(match.groups()), text)
+
+
+class DashlessIds(Fault):
+    """Every UUID the server sends is written as 32 hex digits without dashes (ids are
+    opaque: a server may use any format consistently); the client's copies are turned back
+    on the way in, as such a server would accept its own ids."""
+
+    def request(self, exchange: Exchange) -> None:
+        exchange.path = _dashed(exchange.path)
+        exchange.request_headers = {k: _dashed(v) for k, v in exchange.request_headers.items()}
+        exchange.request_body = _dashed(exchange.request_body.decode("utf-8")).encode("utf-8")
+
+    def response_head(self, exchange: Exchange) -> None:
+        exchange.headers = [(k, _dashless(v)) for k, v in exchange.headers]
+
+    def blocks(self, exchange: Exchange, block: SSEBlock) -> list[SSEBlock]:
+        block.lines = [(key, _dashless(value)) for key, value in block.lines]
+        return [block]
+
+    def json_body(self, exchange: Exchange, body: bytes) -> bytes:
+        return _dashless(body.decode("utf-8")).encode("utf-8")
+
+
 class EndEvent(Fault):
     """An ``end`` event after the last one, as some servers send (the SDKs accept it)."""
 
@@ -357,6 +681,33 @@ FAULTS: dict[str, Callable[[], Fault]] = {
     "extra_comments": ExtraComments,
     "json_reformatted": JsonReformatted,
     "end_event": EndEvent,
+    "invalid_utf8": InvalidUtf8,
+    "unterminated_last_event": UnterminatedLastEvent,
+    "event_without_data": EventWithoutData,
+    "id_with_nul": lambda: MetadataField("id", "1\x00"),
+    "bogus_retry": lambda: MetadataField("retry", "soon"),
+    "silent_stream": SilentStream,
+    "data_not_json": DataNotJson,
+    "drop_cache_control": lambda: DropHeader("cache-control"),
+    "drop_accel_buffering": lambda: DropHeader("x-accel-buffering"),
+    "drop_content_location": lambda: DropHeader("content-location"),
+    "attempt_zero": lambda: MetadataPayload("attempt", 0),
+    "null_run_id": lambda: MetadataPayload("run_id", None),
+    "event_after_error": EventAfterError,
+    "namespace_without_subgraphs": NamespaceWithoutSubgraphs,
+    "drop_messages_metadata": lambda: DropEvents("messages/metadata"),
+    "tuple_not_pair": TupleNotPair,
+    "null_tuple_ids": NullTupleIds,
+    "ignore_last_event_id": IgnoreLastEventId,
+    "success_after_error": SuccessAfterError,
+    "cut_mid_stream": CutMidStream,
+    "one_event_per_message": OneEventPerMessage,
+    "buffered_stream": BufferedStream,
+    "enqueue_runs_concurrently": EnqueueRunsConcurrently,
+    "no_charset": lambda: SetHeader("content-type", "text/event-stream"),
+    "heartbeats": Heartbeats,
+    "extra_keys": ExtraKeys,
+    "dashless_ids": DashlessIds,
 }
 
 
@@ -372,6 +723,11 @@ async def _split_blocks(raw: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
             buffer = buffer[match.end() :]
     if buffer.strip():
         yield buffer  # an unterminated last block passes through as it came
+
+
+class ConnectionAbortedByFault(Exception):
+    """Raised inside the ASGI app once its response started: the server drops the connection
+    without ending the chunked body, as a crashed or killed server would."""
 
 
 class FaultProxy:
@@ -416,6 +772,7 @@ class FaultProxy:
             pass
 
     async def _forward(self, exchange: Exchange, send: Send) -> None:
+        self.fault.request(exchange)
         headers = [(k, v) for k, v in exchange.request_headers.items() if k not in _HOP_BY_HOP]
         request = self.client.build_request(
             exchange.method, exchange.path, headers=headers, content=exchange.request_body
@@ -444,9 +801,9 @@ class FaultProxy:
                             }
                         )
                         await asyncio.sleep(self.heartbeat_s)
-                pieces = self.fault.writes(self._stream(exchange, response.aiter_raw()))
+                pieces = self.fault.writes(exchange, self._stream(exchange, response.aiter_raw()))
             else:
-                pieces = self.fault.writes(self._whole(exchange, response))
+                pieces = self.fault.writes(exchange, self._whole(exchange, response))
             async for piece in pieces:
                 await send({"type": "http.response.body", "body": piece, "more_body": True})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
@@ -454,11 +811,18 @@ class FaultProxy:
             await response.aclose()
 
     async def _stream(self, exchange: Exchange, raw: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        abort_after = self.fault.abort_after_blocks(exchange)
+        sent = 0
         async for block_bytes in _split_blocks(raw):
             for block in self.fault.blocks(exchange, SSEBlock.parse(block_bytes)):
-                yield block.render(self.fault.newline)
+                if abort_after is not None and sent >= abort_after:
+                    raise ConnectionAbortedByFault(f"dropped after {sent} blocks")
+                yield self.fault.render(exchange, block)
+                sent += not block.is_comment
         for block in self.fault.stream_end(exchange):
-            yield block.render(self.fault.newline)
+            yield self.fault.render(exchange, block)
+        if tail := self.fault.tail(exchange):
+            yield tail
 
     async def _whole(self, exchange: Exchange, response: httpx.Response) -> AsyncIterator[bytes]:
         body = await response.aread()

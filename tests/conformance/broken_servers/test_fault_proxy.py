@@ -180,4 +180,81 @@ def test_end_event_appended(upstream_url: str) -> None:
 
 
 def test_every_fault_is_named_once() -> None:
-    assert len(FAULTS) == len(set(FAULTS)) == 19
+    assert len(FAULTS) == len(set(FAULTS)) == 46
+
+
+def test_cut_mid_stream_drops_the_connection_after_two_events(upstream_url: str) -> None:
+    with running_proxy(upstream_url, "cut_mid_stream") as proxy:
+        received = b""
+        with (
+            pytest.raises(httpx.RemoteProtocolError),
+            httpx.stream("POST", proxy + "/threads/t/runs/stream", json={}) as response,
+        ):
+            for chunk in response.iter_raw():
+                received += chunk
+    assert _names(received) == ["metadata", "values"]
+
+
+def test_buffered_stream_sends_everything_in_one_write(upstream_url: str) -> None:
+    with (
+        running_proxy(upstream_url, "buffered_stream") as proxy,
+        httpx.stream("POST", proxy + "/threads/t/runs/stream", json={}) as response,
+    ):
+        writes = list(response.iter_raw())
+    assert b"".join(writes) == b"".join(_EVENTS)
+    assert len(writes) == 1
+
+
+def test_byte_level_faults(upstream_url: str) -> None:
+    assert b'{"\xffmessages"' in _stream(upstream_url, "invalid_utf8").content
+    assert _stream(upstream_url, "unterminated_last_event").content.endswith(
+        b'data: {"late":true}\r\n'
+    )
+    assert b"id: 1\x00\r\n" in _stream(upstream_url, "id_with_nul").content
+
+
+def test_ignore_last_event_id_asks_upstream_for_everything() -> None:
+    seen: list[str | None] = []
+
+    async def upstream(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        seen.append(dict(scope["headers"]).get(b"last-event-id", b"").decode() or None)
+        headers = [(b"content-type", b"text/event-stream")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
+
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(upstream, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    try:
+        with running_proxy(f"http://127.0.0.1:{port}", "ignore_last_event_id") as proxy:
+            httpx.get(proxy + "/threads/t/runs/r/stream", headers={"last-event-id": "5-0"})
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+    assert seen == ["-1"]
+
+
+def test_one_event_per_message_keeps_only_the_last_partial() -> None:
+    from tests.conformance.broken_servers.fault_proxy import Exchange, OneEventPerMessage
+
+    fault = OneEventPerMessage()
+    exchange = Exchange(method="POST", path="/runs/stream", request_headers={}, request_body=b"")
+    sent = []
+    for content in ("", "Hel", "Hello"):
+        block = SSEBlock(
+            [("event", "messages/partial"), ("data", json.dumps([{"id": "m", "content": content}]))]
+        )
+        sent += fault.blocks(exchange, block)
+    assert sent == []
+    sent += fault.blocks(exchange, SSEBlock([("event", "values"), ("data", "{}")]))
+    assert [json.loads(b.get("data") or "") for b in sent] == [
+        [{"id": "m", "content": "Hello"}],
+        {},
+    ]

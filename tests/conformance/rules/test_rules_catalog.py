@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
+import pkgutil
 import re
 
 import pytest
@@ -10,12 +12,12 @@ import pytest
 from conformance.capabilities import CAPABILITIES
 from conformance.findings import Severity
 from conformance.rules import checks
-from conformance.rules.catalog import ENGINE_ERROR_RULE, OBSERVED_ON, RULES, rule
+from conformance.rules.catalog import ENGINE_ERROR_RULE, OBSERVED_ON, RULES, Source, rule
 from conformance.rules.checks import CHECKS
 
 
 def test_rules_are_well_formed() -> None:
-    assert len(RULES) >= 20
+    assert len(RULES) >= 31
     for rule_id, entry in RULES.items():
         assert entry.id == rule_id
         assert re.fullmatch(r"[a-z]+\.[a-z0-9-]+", rule_id), rule_id
@@ -23,22 +25,16 @@ def test_rules_are_well_formed() -> None:
         assert isinstance(entry.severity, Severity)
         assert entry.text and entry.why, rule_id
         assert entry.observed_on == OBSERVED_ON
+        assert isinstance(entry.source, Source), rule_id
     assert ENGINE_ERROR_RULE not in RULES
 
 
 def test_every_rule_is_cited_by_a_check_and_every_citation_is_a_rule() -> None:
-    source = "\n".join(
-        inspect.getsource(module)
-        for module in (
-            checks.framing,
-            checks.headers,
-            checks.lifecycle,
-            checks.messages,
-            checks.modes,
-            checks.resumable,
-            checks.runs,
-        )
-    )
+    modules = [
+        importlib.import_module(f"{checks.__name__}.{info.name}")
+        for info in pkgutil.iter_modules(checks.__path__)
+    ]
+    source = "\n".join(inspect.getsource(module) for module in modules)
     cited = set(
         re.findall(
             r'"((?:framing|stream|headers|modes|messages|resumable|runs)\.[a-z0-9-]+)"', source

@@ -182,6 +182,32 @@ def _resumable(*events: Event, **extra: Any) -> StreamInput:
 
 
 _GOOD = sse(*values_events())
+_MODEL_METADATA = {"langgraph_node": "agent", "ls_provider": "openai", "ls_model_type": "chat"}
+_TOKENS = ["", "Hello", "!", " How", " can", ""]
+
+
+def _chunk(content: str) -> dict[str, Any]:
+    return {"type": "AIMessageChunk", "content": content, "id": AI_ID, "tool_call_chunks": []}
+
+
+def _token_stream() -> list[bytes]:
+    """The metadata event, then one write per token of a messages-tuple answer."""
+    return [sse(metadata())] + [
+        sse(("messages", [_chunk(token), _MODEL_METADATA])) for token in _TOKENS
+    ]
+
+
+def _paced(
+    writes: list[bytes], *, times: list[float], delay_ms: int | None = None, **extra: Any
+) -> StreamInput:
+    text = "hi" if delay_ms is None else f"hi delay:{delay_ms}"
+    body = {
+        "assistant_id": "a",
+        "stream_mode": ["messages-tuple"],
+        "input": {"messages": [{"role": "user", "content": text}]},
+    }
+    return stream(writes, request_body=body, chunk_times_ms=[1.0, *times], **extra)
+
 
 INVALID: list[Case] = [
     Case("framing.utf8", lambda: stream(_GOOD + b'event: values\r\ndata: "\xff"\r\n\r\n'), 3),
@@ -294,6 +320,20 @@ INVALID: list[Case] = [
             request_headers=[("last-event-id", "5-0")],
             run_request_body={"stream_resumable": True},
         ),
+        0,
+    ),
+    Case("stream.intact", lambda: stream(_GOOD[:-30], closed_by="broken"), 2),
+    Case(
+        "messages.token-events",
+        lambda: stream(
+            sse(metadata(), ("messages", [_chunk("Hello! How can I help?"), _MODEL_METADATA])),
+            request_body={"assistant_id": "a", "stream_mode": "messages-tuple"},
+        ),
+        1,
+    ),
+    Case(
+        "stream.incremental",
+        lambda: _paced(_token_stream(), times=[2.0] * 6, delay_ms=100),
         0,
     ),
     Case("runs.terminal-on-close", lambda: stream(_GOOD, run_status_after="running"), None),
@@ -480,3 +520,155 @@ def test_a_failing_check_becomes_a_finding(monkeypatch: pytest.MonkeyPatch) -> N
     findings = check_stream(stream(_GOOD))
     assert [(f.rule, f.severity) for f in findings] == [(ENGINE_ERROR_RULE, Severity.MUST)]
     assert "broken" in findings[0].message and "oops" in findings[0].message
+
+
+# --- incremental delivery ----------------------------------------------------------------------------
+
+
+def test_tokens_spread_at_the_fake_llms_pace_give_no_finding() -> None:
+    spread = [100.0 * n for n in range(1, 7)]
+    assert _rules(_paced(_token_stream(), times=spread, delay_ms=100)) == []
+
+
+def test_tokens_spread_by_half_the_pace_pass_and_less_fails() -> None:
+    # Five gaps of 100 ms expected; 250 ms in all is the least accepted (a busy machine).
+    spread = [101, 150, 200, 250, 300, 351.0]
+    assert _rules(_paced(_token_stream(), times=spread, delay_ms=100)) == []
+    bunched = [101, 150, 200, 250, 300, 340.0]
+    assert _rules(_paced(_token_stream(), times=bunched, delay_ms=100)) == [
+        ("stream.incremental", 1)
+    ]
+
+
+def test_a_stream_held_back_until_the_model_answered_is_caught_in_values_mode() -> None:
+    # Metadata, the input state, then the state with the model's answer: held back, all
+    # three come together although the model took 100 ms a chunk.
+    human = {"type": "human", "content": "hi delay:100", "id": "h1"}
+    earlier = {"type": "ai", "content": "Hello from an earlier run", "id": "a0"}
+    answer = {"type": "ai", "content": "Hello!", "id": AI_ID}
+    writes = [
+        sse(metadata()),
+        sse(("values", {"messages": [earlier, human]})),
+        sse(("values", {"messages": [earlier, human, answer]})),
+    ]
+    body = {
+        "assistant_id": "a",
+        "input": {"messages": [{"role": "user", "content": human["content"]}]},
+    }
+    held = stream(writes, request_body=body, chunk_times_ms=[900.0, 900.0, 900.0])
+    assert _rules(held) == [("stream.incremental", 0)]
+    # As langgraph dev sends it: metadata and input at the start, the answer when it is ready.
+    live = stream(writes, request_body=body, chunk_times_ms=[600.0, 601.0, 1800.0])
+    assert _rules(live) == []
+    # The input state's own AI message (an earlier run's) is not this run's output.
+    input_only = stream(writes[:2], request_body=body, chunk_times_ms=[600.0, 600.0])
+    assert _rules(input_only) == []
+
+
+def test_a_join_replaying_stored_events_at_once_is_not_timed() -> None:
+    replay = _paced(_token_stream(), times=[2.0] * 6, delay_ms=100)
+    join = stream(
+        list(replay.chunks),
+        method="GET",
+        path=JOIN_PATH,
+        request_body=None,
+        run_request_body=replay.request_body,
+        chunk_times_ms=list(replay.chunk_times_ms),
+    )
+    assert _rules(join) == []
+
+
+def test_an_unpaced_fast_model_is_not_judged_by_time() -> None:
+    # The fake LLM without delay: a fast server may deliver every token in one read.
+    assert _rules(_paced(_token_stream(), times=[2.0] * 6)) == []
+
+
+def test_a_live_model_is_judged_by_time_without_a_delay_directive() -> None:
+    other_id = "lc_run--1f0b6c3e-9999-7000-8000-00000000ffff"
+    second = [
+        sse(("messages", [{**_chunk(token), "id": other_id}, _MODEL_METADATA])) for token in _TOKENS
+    ]
+    two_answers = _token_stream() + second
+    # Held back whole: metadata and all twelve token events at once.
+    held = _paced(two_answers, times=[1.0] * 12, live_model=True)
+    assert _rules(held) == [("stream.incremental", 0)]
+    # A short stream (six token events) bunched whole is what a busy machine's pause can do.
+    short = _paced(_token_stream(), times=[1.0] * 6, live_model=True)
+    assert _rules(short) == []
+    # Metadata early, then the tokens of two answers each in a burst.
+    # A real model's pace is unknown, and langgraph dev on a busy machine was seen to bunch
+    # the tokens of both answers of a stream: answers are not timed one by one in live mode.
+    both_bunched = _paced(two_answers, times=[300.0] * 6 + [900.0] * 6, live_model=True)
+    assert _rules(both_bunched) == []
+    # With the fake LLM's pace known, the same stream is a buffering server's.
+    paced = _paced(two_answers, times=[300.0] * 6 + [900.0] * 6, delay_ms=100)
+    assert _rules(paced) == [("stream.incremental", 1)]
+    real_pace = _paced(_token_stream(), times=[20.0 * n for n in range(1, 7)], live_model=True)
+    assert _rules(real_pace) == []
+
+
+def test_one_event_per_message_in_messages_mode_is_caught() -> None:
+    whole = {"type": "ai", "content": "Hello! How can I help?", "id": AI_ID}
+    events = [
+        metadata(),
+        ("messages/metadata", {AI_ID: {"metadata": _MODEL_METADATA}}),
+        ("messages/partial", [{**whole, "content": ""}]),
+        ("messages/partial", [whole]),
+    ]
+    body = {"assistant_id": "a", "stream_mode": "messages"}
+    assert _rules(stream(sse(*events), request_body=body)) == [("messages.token-events", 2)]
+
+
+def test_a_message_a_node_returned_whole_is_one_event_legally() -> None:
+    # A tool result or a summary written by a node, not a model stream: one event is right.
+    summary = {"type": "ai", "content": "Summary: Hello! How can I help?", "id": "f94f79d3"}
+    tool = {"type": "tool", "content": "It is sunny and 21 C in Paris.", "id": TOOL_ID}
+    events = [
+        metadata(),
+        ("messages", [summary, {"langgraph_node": "summarise"}]),
+        ("messages", [tool, {"langgraph_node": "tools"}]),
+    ]
+    body = {"assistant_id": "a", "stream_mode": "messages-tuple"}
+    assert _rules(stream(sse(*events), request_body=body)) == []
+
+
+def test_a_short_answer_may_come_in_one_event() -> None:
+    events = [metadata(), ("messages", [_chunk("Hi there!"), _MODEL_METADATA])]
+    body = {"assistant_id": "a", "stream_mode": "messages-tuple"}
+    assert _rules(stream(sse(*events), request_body=body)) == []
+
+
+def test_a_stream_cut_short_is_only_said_to_be_broken() -> None:
+    # The rest of the answer never came: that is the break, not merged tokens.
+    events = [metadata(), ("messages", [_chunk("Hello! How can I help?"), _MODEL_METADATA])]
+    body = {"assistant_id": "a", "stream_mode": "messages-tuple"}
+    cut = stream(sse(*events) + b"event: mess", request_body=body, closed_by="broken")
+    assert _rules(cut) == [("stream.intact", 2)]
+
+
+def test_an_ai_message_a_node_wrote_is_not_the_models_output() -> None:
+    # A graph without a model answers at once: in live mode its stream is not "held back".
+    node_answer = {"type": "ai", "content": "Done.", "id": "0b6c3e22-5555-4000-8000-0000000000ff"}
+    writes = [
+        sse(metadata()),
+        sse(("values", {"messages": []})),
+        sse(("updates", {"node": {"messages": [node_answer]}})),
+        sse(("values", {"messages": [node_answer]})),
+    ]
+    body = {"assistant_id": "a", "stream_mode": ["values", "updates"]}
+    at_once = stream(writes, request_body=body, chunk_times_ms=[5.0] * 4, live_model=True)
+    assert _rules(at_once) == []
+
+
+def test_one_bunched_answer_among_spread_ones_is_a_pause_not_a_buffer() -> None:
+    # A busy machine may pause the server or the client for a moment and bunch one answer;
+    # a buffering server bunches them all.
+    other_id = "lc_run--1f0b6c3e-9999-7000-8000-00000000ffff"
+    second = [
+        sse(("messages", [{**_chunk(token), "id": other_id}, _MODEL_METADATA])) for token in _TOKENS
+    ]
+    writes = _token_stream() + second
+    bunched_first = [300.0] * 6 + [400.0 + 100 * n for n in range(6)]
+    assert _rules(_paced(writes, times=bunched_first, delay_ms=100)) == []
+    all_bunched = [300.0] * 6 + [1500.0] * 6
+    assert _rules(_paced(writes, times=all_bunched, delay_ms=100)) == [("stream.incremental", 1)]

@@ -89,13 +89,19 @@ def _rules(*exchanges: Exchange) -> list[tuple[str, str, int | None]]:
 # --- ground truth ---------------------------------------------------------------------------------
 
 
+FIXTURES = Path(__file__).resolve().parents[3] / "fixtures"
+
+
 @pytest.mark.parametrize(
     "path",
-    sorted((RECORDINGS / "first").glob("*.json")) + sorted((RECORDINGS / "second").glob("*.json")),
+    sorted((RECORDINGS / "first").glob("*.json"))
+    + sorted((RECORDINGS / "second").glob("*.json"))
+    + sorted(FIXTURES.glob("*.json")),
     ids=lambda p: f"{p.parent.name}/{p.stem}",
 )
-def test_langgraph_dev_recordings_break_no_must_rule(path: Path) -> None:
-    findings = check_transcript(load(path))
+@pytest.mark.parametrize("live_model", [False, True], ids=["fake", "live"])
+def test_langgraph_dev_recordings_break_no_must_rule(path: Path, live_model: bool) -> None:
+    findings = check_transcript(load(path), live_model=live_model)
     assert [f for f in findings if f.severity is Severity.MUST] == []
     # langgraph dev repeats an event id when two events share a millisecond: a warning only.
     assert {f.rule for f in findings} <= {"resumable.event-ids-increasing"}

@@ -202,11 +202,41 @@ def test_crlf_split_across_writes_is_one_line_ending() -> None:
     events = parser.feed(b"data: a\r")
     assert events == []
     events += parser.feed(b"\n\r")
+    # The blank line's CR dispatches at once: the event does not wait for the next write.
+    assert [event.data for event in events] == ["a"]
     events += parser.feed(b"\n")
     events += parser.close()
-    assert [(event.data, event.line_endings) for event in events] == [
-        ("a", (LineEnding.CRLF, LineEnding.CRLF))
+    assert [event.data for event in events] == ["a"]
+    # The LF after each CR completes a CRLF: two line endings, both CRLF, never a blank line.
+    assert parser.line_endings == {LineEnding.CRLF: 2}
+    assert parser.diagnostics == []
+    # Seen whole, the event's bytes are the same whichever way the writes were cut.
+    whole = parse_stream([b"data: a\r", b"\n\r", b"\n"])
+    assert [(e.raw, e.line_endings) for e in whole.events] == [
+        (b"data: a\r\n\r\n", (LineEnding.CRLF, LineEnding.CRLF))
     ]
+
+
+def test_cr_ends_an_event_at_once_when_the_server_pauses() -> None:
+    # A server framing with CR alone that pauses after an event: the event is dispatched by
+    # the feed that brought its blank line's CR, not held until the next byte.
+    parser = SSEParser()
+    stream = b'event: metadata\rdata: {"run_id":"r"}\r\r'
+    dispatched_at = []
+    for position in range(len(stream)):
+        if parser.feed(stream[position : position + 1]):
+            dispatched_at.append(position)
+    assert dispatched_at == [len(stream) - 1]
+    # The next event starts with a field line, not an LF: nothing is skipped or merged.
+    assert [e.data for e in parser.feed(b"data: 2\r\r")] == ["2"]
+
+
+def test_lf_after_cr_is_skipped_once_only() -> None:
+    # CR then LF is one line ending; a second LF is a line ending of its own (a blank line).
+    parser = SSEParser()
+    assert parser.feed(b"data: 1\r") == []
+    assert [e.data for e in parser.feed(b"\n\n")] == ["1"]
+    assert _datas(b"data: 1\r\n\ndata: 2\r\r\ndata: 3\n\r\n") == ["1", "2", "3"]
 
 
 def test_null_character_kept_in_data() -> None:

@@ -505,11 +505,13 @@ class RunManager:
             return
         values: Any = thread.get("values")
         interrupts: dict[str, Any] = {}
+        stateless = False
         if graph is not None and graph.checkpointer is not None:
             state = await graph.aget_state(_thread_state_config(handle))
-            # No checkpoint left (a rollback of the thread's first run): no values, as on a
-            # fresh thread.
-            values = None if state.metadata is None else _json_ready(state.values)
+            # No checkpoint left (a rollback of the thread's first run): no values and no
+            # interrupts key, as on a fresh thread and as upstream answers then.
+            stateless = state.metadata is None
+            values = None if stateless else _json_ready(state.values)
             interrupts = {
                 task.id: [
                     {"id": interrupt.id, "value": _json_ready(interrupt.value)}
@@ -541,6 +543,8 @@ class RunManager:
                 "interrupts": interrupts,
             }
         )
+        if stateless:
+            del thread["interrupts"]
         await self._storage.put_thread(thread)
 
     async def _roll_back(

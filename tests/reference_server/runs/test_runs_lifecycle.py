@@ -138,6 +138,7 @@ async def test_cancel_with_rollback_deletes_the_run(client: httpx.AsyncClient) -
     assert thread["status"] == "idle"
     # The thread's only run is gone with its state: no values, as on a fresh thread.
     assert thread["values"] is None
+    assert "interrupts" not in thread
     assert thread["error"] == {
         "error": "UserRollback",
         "message": "rollback requested via POST /threads/{thread_id}/runs/{run_id}/cancel",

@@ -15,7 +15,7 @@ from typing import Any
 from langchain.agents import create_agent
 from langchain_core.messages import AIMessage, AnyMessage
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
-from langchain_core.tools import tool
+from langchain_core.tools import StructuredTool, tool
 from langgraph.config import get_config, get_stream_writer
 from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.graph.state import CompiledStateGraph
@@ -34,10 +34,29 @@ CUSTOM_PROGRESS_STEPS = (1, 2, 3)
 CUSTOM_EVENTS_REPLY = "All three steps are done."
 
 
+def _weather_report(city: str) -> str:
+    return f"It is sunny and 21°C in {city}."
+
+
 @tool
 def get_weather(city: str) -> str:
     """Get the current weather in a city."""
-    return f"It is sunny and 21°C in {city}."
+    return _weather_report(city)
+
+
+async def _aweather_report(city: str) -> str:
+    return _weather_report(city)
+
+
+# The same tool with a coroutine as well: under a server's ``astream`` a sync-only tool runs in
+# a worker thread, so two tool calls sent in one turn would finish, and stream, in either
+# order; the coroutine keeps them in the order they were sent. ``invoke`` still works.
+_get_weather_in_order = StructuredTool.from_function(
+    func=_weather_report,
+    coroutine=_aweather_report,
+    name="get_weather",
+    description="Get the current weather in a city.",
+)
 
 
 def _build_weather_agent() -> CompiledStateGraph:
@@ -50,18 +69,10 @@ def _build_weather_agent() -> CompiledStateGraph:
     )
 
 
-@tool("get_weather")
-async def _get_weather_async(city: str) -> str:
-    """Get the current weather in a city."""
-    # Async, unlike ``get_weather``: a sync tool runs in a worker thread, so two tool calls
-    # sent in one turn would finish in either order and their stream events with them.
-    return f"It is sunny and 21°C in {city}."
-
-
 def _react_model(state: Any, runtime: Runtime[Any]) -> Runnable[Any, Any]:
     # A dynamic model: the endpoint is the run's (``configurable.base_url``), read per call.
     configurable = get_config().get("configurable") or {}
-    return scenario_chat_model(configurable).bind_tools([_get_weather_async])
+    return scenario_chat_model(configurable).bind_tools([_get_weather_in_order])
 
 
 def _build_react_agent() -> CompiledStateGraph:
@@ -71,7 +82,7 @@ def _build_react_agent() -> CompiledStateGraph:
     # deployed graphs are built with, so the suite covers it; the warning says nothing new.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", LangGraphDeprecatedSinceV10)
-        return create_react_agent(_react_model, tools=[_get_weather_async], name="react_agent")
+        return create_react_agent(_react_model, tools=[_get_weather_in_order], name="react_agent")
 
 
 def _propose(state: MessagesState) -> dict[str, list[AnyMessage]]:

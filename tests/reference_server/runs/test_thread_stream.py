@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from run_helpers import new_thread, user_input
+from run_helpers import create_background_run, new_thread, slow_input, user_input, wait_for_status
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -125,3 +125,25 @@ async def test_thread_stream_modes_and_bad_requests(client: httpx.AsyncClient) -
     assert malformed.status_code == 422
     unknown = await client.get("/threads/00000000-0000-0000-0000-000000000000/stream")
     assert unknown.status_code == 404
+
+
+async def test_joining_mid_run_gets_only_what_follows(client: httpx.AsyncClient) -> None:
+    # As langgraph dev: a thread stream opened while a run works does not replay the run's
+    # earlier events, resumable or not; it gets the rest and the run_done.
+    thread_id = await new_thread(client)
+    run = await create_background_run(
+        client,
+        thread_id,
+        {
+            "assistant_id": "weather_agent",
+            "input": slow_input(100),
+            "stream_mode": ["values"],
+            "stream_resumable": True,
+        },
+    )
+    await wait_for_status(client, thread_id, run["run_id"], {"running"})
+    await asyncio.sleep(0.3)  # the input's values event is out; the answer is ~1 s away
+    _, events = await asyncio.wait_for(_read_events(client, thread_id, 2), 10)
+    assert [name for name, _, _ in events] == ["values", "metadata"]
+    assert events[0][1]["messages"][-1]["type"] == "ai"
+    assert events[1][1] == {"status": "run_done", "run_id": run["run_id"]}

@@ -9,16 +9,20 @@ server serving them attaches its own.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from langchain.agents import create_agent
 from langchain_core.messages import AIMessage, AnyMessage
-from langchain_core.runnables import RunnableConfig, RunnableLambda
-from langchain_core.tools import tool
-from langgraph.config import get_stream_writer
+from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
+from langchain_core.tools import StructuredTool, tool
+from langgraph.config import get_config, get_stream_writer
 from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.prebuilt import create_react_agent
+from langgraph.runtime import Runtime
 from langgraph.types import interrupt
+from langgraph.warnings import LangGraphDeprecatedSinceV10
 
 from agent.model_endpoint import scenario_chat_model
 from agent.per_run_model import PerRunModelMiddleware
@@ -30,10 +34,29 @@ CUSTOM_PROGRESS_STEPS = (1, 2, 3)
 CUSTOM_EVENTS_REPLY = "All three steps are done."
 
 
+def _weather_report(city: str) -> str:
+    return f"It is sunny and 21°C in {city}."
+
+
 @tool
 def get_weather(city: str) -> str:
     """Get the current weather in a city."""
-    return f"It is sunny and 21°C in {city}."
+    return _weather_report(city)
+
+
+async def _aweather_report(city: str) -> str:
+    return _weather_report(city)
+
+
+# The same tool with a coroutine as well: under a server's ``astream`` a sync-only tool runs in
+# a worker thread, so two tool calls sent in one turn would finish, and stream, in either
+# order; the coroutine keeps them in the order they were sent. ``invoke`` still works.
+_get_weather_in_order = StructuredTool.from_function(
+    func=_weather_report,
+    coroutine=_aweather_report,
+    name="get_weather",
+    description="Get the current weather in a city.",
+)
 
 
 def _build_weather_agent() -> CompiledStateGraph:
@@ -44,6 +67,22 @@ def _build_weather_agent() -> CompiledStateGraph:
         middleware=[PerRunModelMiddleware(scenario_chat_model)],
         name="weather_agent",
     )
+
+
+def _react_model(state: Any, runtime: Runtime[Any]) -> Runnable[Any, Any]:
+    # A dynamic model: the endpoint is the run's (``configurable.base_url``), read per call.
+    configurable = get_config().get("configurable") or {}
+    return scenario_chat_model(configurable).bind_tools([_get_weather_in_order])
+
+
+def _build_react_agent() -> CompiledStateGraph:
+    # ``langgraph.prebuilt.create_react_agent`` (v2, the default) sends each tool call of a
+    # turn to the tools node as its own ``Send`` task: the graph shape most deployments run.
+    # Deprecated since LangGraph 1.0 in favour of ``create_agent``, but still what many
+    # deployed graphs are built with, so the suite covers it; the warning says nothing new.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LangGraphDeprecatedSinceV10)
+        return create_react_agent(_react_model, tools=[_get_weather_in_order], name="react_agent")
 
 
 def _propose(state: MessagesState) -> dict[str, list[AnyMessage]]:
@@ -124,3 +163,4 @@ weather_agent: CompiledStateGraph = _build_weather_agent()
 approval_agent: CompiledStateGraph = _build_approval_agent()
 parent_agent: CompiledStateGraph = _build_parent_agent()
 custom_events: CompiledStateGraph = _build_custom_events()
+react_agent: CompiledStateGraph = _build_react_agent()

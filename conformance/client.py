@@ -196,6 +196,8 @@ class _Progress:
     """What a background stream has received so far, for ``WaitForEvents``."""
 
     events: int = 0
+    answered: bool = False
+    """The response's status line and headers arrived."""
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     collector: _Collector | None = None
 
@@ -203,6 +205,14 @@ class _Progress:
         if count:
             self.events += count
             self.changed.set()
+
+    def mark_answered(self) -> None:
+        self.answered = True
+        self.changed.set()
+
+    def reached(self, count: int) -> bool:
+        # Zero events wanted: the answer itself is what is awaited.
+        return self.events >= count if count else self.answered
 
 
 @dataclass(slots=True)
@@ -363,7 +373,7 @@ class _ScenarioRun:
         task = self._background.get(step.step)
         try:
             async with asyncio.timeout(self.timeout):
-                while progress.events < step.count:
+                while not progress.reached(step.count):
                     if task is None or task.done():
                         break
                     progress.changed.clear()
@@ -376,7 +386,7 @@ class _ScenarioRun:
                 f"only {progress.events} of {step.count} events within {self.timeout:g} s",
                 timed_out=True,
             ) from None
-        if progress.events < step.count:
+        if not progress.reached(step.count):
             # The stream ended first: collect it so its transcript and failure are reported.
             await self._await(step.step)
             raise self._fail(
@@ -511,6 +521,8 @@ class _Collector:
                 (name.decode("latin-1").lower(), value.decode("latin-1"))
                 for name, value in response.headers.raw
             ]
+            if self.progress is not None:
+                self.progress.mark_answered()
             is_stream = response.headers.get("content-type", "").startswith("text/event-stream")
             try:
                 async for data in response.aiter_raw():

@@ -3,12 +3,13 @@ against a target, by name, in a stable order.
 
 Scenarios are data (``model``); ``conformance.client.run_scenario`` executes one. Each module
 here holds one area: ``streaming`` (stream modes), ``runs`` (lifecycles), ``resources``
-(assistants, threads, store) and ``errors`` (error statuses).
+(assistants, threads, store), ``errors`` (error statuses) and ``prebuilt`` (the prebuilt
+ReAct agent).
 """
 
 from __future__ import annotations
 
-from conformance.scenarios import errors, resources, runs, streaming
+from conformance.scenarios import errors, prebuilt, resources, runs, streaming
 from conformance.scenarios.model import (
     RECORDED_STEPS,
     Await,
@@ -50,6 +51,7 @@ def _catalogue() -> dict[str, Scenario]:
     catalogue: dict[str, Scenario] = {}
     for scenario in (
         *streaming.SCENARIOS,
+        *prebuilt.SCENARIOS,
         *runs.SCENARIOS,
         *resources.SCENARIOS,
         *errors.SCENARIOS,

@@ -108,7 +108,9 @@ class Stream:
 class WaitForEvents:
     """Block until the background stream ``step`` has received ``count`` events with data.
 
-    Makes "the first run is under way" a fact rather than a guess about timing.
+    Makes "the first run is under way" a fact rather than a guess about timing. A ``count``
+    of 0 waits for the response's status and headers: the server has taken the request (a
+    thread stream is listening before the run it should see is created).
     """
 
     step: str

@@ -287,6 +287,63 @@ def _cancellation() -> list[Scenario]:
             ),
         ),
         Scenario(
+            name="cancel_interrupt_wait",
+            description="cancel a running run with wait=1: 200 {} once the run is over, and "
+            "the run and thread already read interrupted",
+            capability="cancel",
+            model_dependent=True,
+            steps=(
+                *_start_slow_streamed_run(),
+                Request(
+                    name="cancel",
+                    method="POST",
+                    path="/threads/{thread_id}/runs/{run_id}/cancel?wait=1",
+                ),
+                # No polling: with wait=1 the answer comes once the run has ended.
+                get_run("run_interrupted"),
+                get_thread("thread_interrupted"),
+                Await("stream"),
+            ),
+        ),
+        Scenario(
+            name="cancel_rollback_wait",
+            description="cancel a running run with wait=1 and action=rollback: 200 {} once the "
+            "run is deleted and its state discarded",
+            capability="cancel",
+            model_dependent=True,
+            steps=(
+                *_start_slow_streamed_run(),
+                Request(
+                    name="cancel",
+                    method="POST",
+                    path="/threads/{thread_id}/runs/{run_id}/cancel?wait=1&action=rollback",
+                ),
+                get("run_deleted", "/threads/{thread_id}/runs/{run_id}", expect_status=404),
+                get_thread("thread_rolled_back"),
+                Await("stream"),
+                get_state(),
+            ),
+        ),
+        Scenario(
+            name="thread_deleted_mid_run",
+            description="DELETE a thread while its run streams: 204, the stream ends with an "
+            "error event, and the run and thread are gone",
+            capability="cancel",
+            model_dependent=True,
+            steps=(
+                *_start_slow_streamed_run(),
+                Request(
+                    name="delete_thread",
+                    method="DELETE",
+                    path="/threads/{thread_id}",
+                    expect_status=204,
+                ),
+                Await("stream"),
+                get("run_gone", "/threads/{thread_id}/runs/{run_id}", expect_status=404),
+                get("thread_gone", "/threads/{thread_id}", expect_status=404),
+            ),
+        ),
+        Scenario(
             name="on_disconnect_cancel",
             description="on_disconnect: cancel, the client disconnects after two events: "
             "the run ends interrupted",
@@ -306,6 +363,67 @@ def _cancellation() -> list[Scenario]:
                 ),
                 poll_run("run_interrupted", ("interrupted",)),
                 poll_thread("thread_settled", ("idle", "interrupted")),
+            ),
+        ),
+    ]
+
+
+def _thread_stream() -> list[Scenario]:
+    # What the SDK's threads.join_stream sends by default.
+    path = "/threads/{thread_id}/stream?stream_mode=run_modes"
+    values_and_updates = ["values", "updates"]
+    # Per run: metadata, values (input), updates, values (answer), metadata (run_done).
+    events_per_run = 5
+    return [
+        Scenario(
+            name="thread_stream",
+            description="GET /threads/{id}/stream: every event of the thread's runs from the "
+            "moment of connection, each run closed by a run_done metadata event, all with ids; "
+            "reconnecting with Last-Event-ID replays a resumable run's events after it",
+            capability="join",
+            model_dependent=True,
+            steps=(
+                create_thread(),
+                Stream(
+                    name="thread_stream",
+                    method="GET",
+                    path=path,
+                    background=True,
+                    disconnect_after_events=2 * events_per_run,
+                    captures=(FromEventId("second_run_input", events_per_run + 1),),
+                ),
+                # The thread stream is answered (listening) before the first run exists.
+                WaitForEvents("thread_stream", 0),
+                Request(
+                    name="first_run",
+                    method="POST",
+                    path="/threads/{thread_id}/runs/wait",
+                    body=run_body("weather_agent", GREETING, stream_mode=values_and_updates),
+                ),
+                Request(
+                    name="second_run",
+                    method="POST",
+                    path="/threads/{thread_id}/runs/wait",
+                    body=run_body(
+                        "weather_agent",
+                        GREETING,
+                        stream_mode=values_and_updates,
+                        stream_resumable=True,
+                    ),
+                ),
+                Await("thread_stream"),
+                # After the second run's input values event the next one waits for the model,
+                # so no other event shares its id (upstream ids are <epoch ms>-0).
+                Stream(
+                    name="thread_stream_after_event",
+                    method="GET",
+                    path=path,
+                    headers=(
+                        ("accept", "text/event-stream"),
+                        ("last-event-id", "{second_run_input}"),
+                    ),
+                    disconnect_after_events=events_per_run - 2,
+                ),
             ),
         ),
     ]
@@ -496,6 +614,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     *_waits_and_joins(),
     *_resumable(),
     *_cancellation(),
+    *_thread_stream(),
     *_multitasks(),
     *_graph_features(),
     *_model_failures(),

@@ -24,11 +24,14 @@ from reference_server.http import (
 )
 from reference_server.runs.manager import (
     CANCEL_REASON_DISCONNECT,
+    CANCEL_REASON_REQUEST,
+    CANCEL_REASON_ROLLBACK,
     CancelAction,
     RunHandle,
     RunOrigin,
 )
 from reference_server.runs.request import RunCreate
+from reference_server.runs.thread_stream import ThreadEventFeed
 from reference_server.storage.base import Record, Storage, StoredEvent
 from reference_server.streaming.broker import REPLAY_EVERYTHING
 from reference_server.streaming.modes import InvalidStreamModeError, normalise_stream_modes
@@ -62,6 +65,12 @@ class CancelQuery(RequestModel):
 class JoinStreamQuery(RequestModel):
     cancel_on_disconnect: bool = False
     stream_mode: list[str] | None = None
+
+
+class ThreadStreamQuery(RequestModel):
+    # What the SDK's threads.join_stream may send; langgraph dev (0.16.7) sends every run
+    # event whichever is asked, and so does this server.
+    stream_mode: list[Literal["run_modes", "lifecycle", "state_update"]] | None = None
 
 
 class CancelManyBody(RequestModel):
@@ -274,8 +283,23 @@ async def cancel_run(thread_id: str, run_id: str) -> Response:
     if handle is None or handle.finished.is_set():
         raise ApiError(404, NO_RUNS_TO_CANCEL)
     action: CancelAction = query.action
-    await manager.cancel(handle, action=action, wait=query.wait)
-    return Response(b"", status=202)
+    reason = CANCEL_REASON_ROLLBACK if action == "rollback" else CANCEL_REASON_REQUEST
+    await manager.cancel(handle, action=action, wait=False, reason=reason)
+    if not query.wait:
+        return Response(b"", status=202)
+    # As langgraph dev answers wait=1: 200 and an empty object once the run is over, with
+    # the run's join in the headers.
+    return _json_stream_response(
+        json_body_when_done(
+            _empty_object_when_finished(handle), heartbeat_seconds=_heartbeat_seconds()
+        ),
+        _run_paths(thread_id, run_id, stateless=False, suffix="join"),
+    )
+
+
+async def _empty_object_when_finished(handle: RunHandle) -> bytes:
+    await handle.finished.wait()
+    return b"{}"
 
 
 @blueprint.get("/threads/<thread_id>/runs/<run_id>/join")
@@ -338,30 +362,15 @@ async def join_run_stream(thread_id: str, run_id: str) -> Response:
 
 @blueprint.get("/threads/<thread_id>/stream")
 async def stream_thread(thread_id: str) -> Response:
-    """Every event of the thread's runs from now on, run after run, until the client leaves."""
-    thread_id = _path_uuid(thread_id)
-    query = parse_query(JoinStreamQuery, list_fields=("stream_mode",))
+    """Every event of the thread's runs from now on (after ``Last-Event-ID``: the kept ones
+    after it first), run after run, until the client leaves. See ``runs.thread_stream``."""
+    thread_id = parse_uuid(thread_id, "thread")
+    parse_query(ThreadStreamQuery, list_fields=("stream_mode",))
     await _visible_thread(thread_id)
-    manager = context.run_manager()
-
-    async def _thread_events() -> AsyncIterator[StoredEvent]:
-        seen: set[str] = set()
-        while True:
-            current = [h for h in manager.active_runs(thread_id) if h.run_id not in seen]
-            if not current:
-                await manager.wait_for_next_run(thread_id)
-                continue
-            for handle in current:
-                seen.add(handle.run_id)
-                async for event in handle.log.listen(REPLAY_EVERYTHING):
-                    yield event
-
-    events: AsyncIterator[StoredEvent] = _thread_events()
-    modes = _query_stream_modes(query)
-    if modes:
-        events = _only_modes(events, modes)
-    body = sse_body(events, include_ids=True, heartbeat_seconds=_heartbeat_seconds())
-    return _sse_response(body, {"Content-Location": f"/threads/{thread_id}"})
+    feed = ThreadEventFeed(context.run_manager(), thread_id, _last_event_id())
+    body = sse_body(feed.events(), include_ids=True, heartbeat_seconds=_heartbeat_seconds())
+    # langgraph dev names no run here: no Location, no Content-Location.
+    return _sse_response(body, {})
 
 
 def _query_stream_modes(query: JoinStreamQuery) -> tuple[str, ...]:

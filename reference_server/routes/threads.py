@@ -254,10 +254,9 @@ async def patch_thread(thread_id: str) -> Response:
 @blueprint.delete("/threads/<thread_id>")
 async def delete_thread(thread_id: str) -> Response:
     thread = await visible_thread(thread_id)
-    # Runs still going would write into the deleted thread: stop them first.
-    manager = context.run_manager()
-    for handle in manager.active_runs(thread["thread_id"]):
-        await manager.cancel(handle, action="interrupt", wait=True)
+    # Runs still going would write into the deleted thread: stop them first (their streams
+    # end with the error langgraph dev sends there).
+    await context.run_manager().stop_runs_of_deleted_thread(thread["thread_id"])
     if not await context.storage().delete_thread(thread["thread_id"], context.current_owner()):
         raise ApiError(404, f"Thread with ID {thread['thread_id']} not found")
     return no_content()

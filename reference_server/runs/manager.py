@@ -70,6 +70,9 @@ STORAGE_ERROR = "StorageError"
 STORAGE_ERROR_MESSAGE = "the run's events could not be stored ({reason}), so the run was stopped"
 SHUTDOWN_GRACE_SECONDS = 10.0
 """How long a graceful stop waits for cancelled runs to record their end."""
+CANCEL_REASON_ROLLBACK = "rollback requested via POST /threads/{thread_id}/runs/{run_id}/cancel"
+CANCEL_REASON_THREAD_DELETED = "the run's thread was deleted"
+RUN_NOT_FOUND_ERROR = {"error": "HTTPException", "message": "404: Run not found"}
 BUSY_THREAD_DETAIL = (
     "Thread is already running a task. Wait for it to finish or choose a different "
     "multitask strategy."
@@ -124,7 +127,7 @@ class RunManager:
         self._handles: dict[str, RunHandle] = {}
         self._thread_locks: dict[str, asyncio.Lock] = {}
         self._thread_runs: dict[str, list[RunHandle]] = {}
-        self._thread_listeners: dict[str, asyncio.Event] = {}
+        self._new_run_subscribers: dict[str, set[asyncio.Queue[RunHandle]]] = {}
         self._stopping = False
 
     # lifecycle --------------------------------------------------------------------------
@@ -186,10 +189,19 @@ class RunManager:
     def active_runs(self, thread_id: str) -> list[RunHandle]:
         return list(self._thread_runs.get(thread_id, []))
 
-    async def wait_for_next_run(self, thread_id: str) -> None:
-        """Returns when a new run is created on ``thread_id``."""
-        listener = self._thread_listeners.setdefault(thread_id, asyncio.Event())
-        await listener.wait()
+    def subscribe_new_runs(self, thread_id: str) -> asyncio.Queue[RunHandle]:
+        """A queue that receives every run created on ``thread_id`` from now on, until
+        ``unsubscribe_new_runs``."""
+        queue: asyncio.Queue[RunHandle] = asyncio.Queue()
+        self._new_run_subscribers.setdefault(thread_id, set()).add(queue)
+        return queue
+
+    def unsubscribe_new_runs(self, thread_id: str, queue: asyncio.Queue[RunHandle]) -> None:
+        subscribers = self._new_run_subscribers.get(thread_id)
+        if subscribers is not None:
+            subscribers.discard(queue)
+            if not subscribers:
+                self._new_run_subscribers.pop(thread_id, None)
 
     # creating ---------------------------------------------------------------------------
     async def create_run(
@@ -267,9 +279,8 @@ class RunManager:
             handle.task.cancel()
             raise
         handle.recorded.set()
-        listener = self._thread_listeners.pop(thread_id, None)
-        if listener is not None:
-            listener.set()
+        for queue in self._new_run_subscribers.get(thread_id, ()):
+            queue.put_nowait(handle)
         return handle
 
     async def _resolve_assistant(self, assistant_id: str, owner: str | None) -> Record:
@@ -353,6 +364,14 @@ class RunManager:
         if handle.task is not None and handle.cancel_action is None:
             handle.task.cancel()
 
+    async def stop_runs_of_deleted_thread(self, thread_id: str) -> None:
+        """Ends every run of a thread being deleted: its stream gets langgraph dev's
+        ``404: Run not found`` error; returns once they are over."""
+        for handle in self.active_runs(thread_id):
+            await self.cancel(
+                handle, action="interrupt", wait=True, reason=CANCEL_REASON_THREAD_DELETED
+            )
+
     # executing --------------------------------------------------------------------------
     async def _execute(self, handle: RunHandle) -> None:
         status = "error"
@@ -386,6 +405,9 @@ class RunManager:
                 _LOGGER.info("run %s failed: %r", handle.run_id, error)
                 status = self._fail(handle, error_payload(error))
         finally:
+            if handle.cancel_reason == CANCEL_REASON_THREAD_DELETED and handle.error is None:
+                # What langgraph dev streams to a run whose thread is deleted under it.
+                status = self._fail(handle, dict(RUN_NOT_FOUND_ERROR))
             await asyncio.shield(self._finish(handle, status, graph, checkpoint_before))
 
     def _fail(self, handle: RunHandle, error: dict[str, Any]) -> str:
@@ -483,9 +505,13 @@ class RunManager:
             return
         values: Any = thread.get("values")
         interrupts: dict[str, Any] = {}
+        stateless = False
         if graph is not None and graph.checkpointer is not None:
             state = await graph.aget_state(_thread_state_config(handle))
-            values = _json_ready(state.values)
+            # No checkpoint left (a rollback of the thread's first run): no values and no
+            # interrupts key, as on a fresh thread and as upstream answers then.
+            stateless = state.metadata is None
+            values = None if stateless else _json_ready(state.values)
             interrupts = {
                 task.id: [
                     {"id": interrupt.id, "value": _json_ready(interrupt.value)}
@@ -517,6 +543,8 @@ class RunManager:
                 "interrupts": interrupts,
             }
         )
+        if stateless:
+            del thread["interrupts"]
         await self._storage.put_thread(thread)
 
     async def _roll_back(
@@ -541,7 +569,7 @@ class RunManager:
                     None,
                     as_node="__copy__",
                 )
-        await self._update_thread(handle, "success", graph)
+        await self._update_thread(handle, "rolled_back", graph)
 
     def _forget(self, handle: RunHandle) -> None:
         self._handles.pop(handle.run_id, None)
@@ -588,6 +616,8 @@ def _thread_error(handle: RunHandle, status: str) -> dict[str, Any] | None:
         return handle.error
     if status == "interrupted" and handle.cancel_reason is not None:
         return {"error": "UserInterrupt", "message": handle.cancel_reason}
+    if status == "rolled_back" and handle.cancel_reason == CANCEL_REASON_ROLLBACK:
+        return {"error": "UserRollback", "message": handle.cancel_reason}
     return None
 
 

@@ -34,6 +34,19 @@ def format_event_id(epoch_ms: int, sequence: int) -> str:
     return f"{epoch_ms:013d}-{sequence:08d}"
 
 
+def next_event_id(event_id: str | None) -> str:
+    """The id ``publish`` would give the event after ``event_id`` within the same millisecond
+    (the current time when there is none): a run's ``run_done`` marker takes it, so the marker
+    has the same id live and replayed."""
+    if event_id is None:
+        return format_event_id(int(time.time() * 1000), 1)
+    epoch_ms, _, sequence = event_id.partition("-")
+    try:
+        return format_event_id(int(epoch_ms), int(sequence) + 1)
+    except ValueError:
+        raise ValueError(f"not an event id of this server: {event_id!r}") from None
+
+
 class RunEventLog:
     """Publishes one run's events and serves them to any number of listeners."""
 
@@ -90,10 +103,27 @@ class RunEventLog:
         if self._pending:
             await self._flush()
 
+    @property
+    def position(self) -> int:
+        """How many events were published so far: ``listen_from(position)`` starts here."""
+        return len(self._events)
+
+    @property
+    def last_id(self) -> str | None:
+        return self._events[-1].id if self._events else None
+
     async def listen(self, after_id: str | None = None) -> AsyncIterator[StoredEvent]:
         """Events after ``after_id`` (``None``: only those published from now on; ``-1``:
         all), then live ones until the log closes."""
-        position = self._start_position(after_id)
+        async for event in self.listen_from(self._start_position(after_id)):
+            yield event
+
+    def start_position(self, after_id: str | None) -> int:
+        """Where ``listen(after_id)`` would start, fixed now rather than at its first event."""
+        return self._start_position(after_id)
+
+    async def listen_from(self, position: int) -> AsyncIterator[StoredEvent]:
+        """Events from index ``position`` on, then live ones until the log closes."""
         while True:
             while position < len(self._events):
                 yield self._events[position]

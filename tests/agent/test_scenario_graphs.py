@@ -149,7 +149,13 @@ def test_every_graph_in_langgraph_json_is_importable() -> None:
         for spec in config["graphs"].values()
         if spec.startswith("agent.scenario_graphs:")
     }
-    assert scenario_names == {"weather_agent", "approval_agent", "parent_agent", "custom_events"}
+    assert scenario_names == {
+        "weather_agent",
+        "approval_agent",
+        "parent_agent",
+        "custom_events",
+        "react_agent",
+    }
     for name in scenario_names:
         assert isinstance(getattr(scenario_graphs, name), CompiledStateGraph)
 
@@ -163,3 +169,43 @@ def test_model_graphs_also_run_synchronously(stand_in: StandInLLM, stand_in_url:
     assert weather["messages"][-1].content == "Tool said: It is sunny and 21°C in Rome."
     assert parent["messages"][-1].content == f"Summary: {GREETING}"
     assert len(stand_in.calls) == 3
+
+
+TWO_CITIES = "What is the weather in Paris and London?"
+
+
+def test_react_agent_sends_each_tool_call_as_its_own_task(fake_llm_url: str) -> None:
+    # Synchronous on purpose: langchain_openai caches one async client per base URL, and the
+    # session's fake LLM is shared with async tests on other event loops (docs/fake-llm.md).
+    graph = _with_checkpointer(scenario_graphs.react_agent)
+    starts = []
+    final: dict[str, Any] = {}
+    for mode, chunk in graph.stream(
+        _input(TWO_CITIES), _run_config(fake_llm_url), stream_mode=["tasks", "values"]
+    ):
+        if mode == "tasks" and "input" in chunk:
+            starts.append(chunk)
+        elif mode == "values":
+            final = chunk
+
+    # agent, then one tools task per call (Send carries the call with the state), agent.
+    assert [task["name"] for task in starts] == ["agent", "tools", "tools", "agent"]
+    sent = [task["input"] for task in starts[1:3]]
+    assert [item["__type"] for item in sent] == ["tool_call_with_context"] * 2
+    assert [item["tool_call"]["args"] for item in sent] == [{"city": "Paris"}, {"city": "London"}]
+    tool_messages = [m for m in final["messages"] if isinstance(m, ToolMessage)]
+    assert [m.content for m in tool_messages] == [
+        "It is sunny and 21°C in Paris.",
+        "It is sunny and 21°C in London.",
+    ]
+    assert final["messages"][-1].content == (
+        "Here is what I found: It is sunny and 21°C in Paris. It is sunny and 21°C in London."
+    )
+
+
+def test_react_agent_also_runs_synchronously(fake_llm_url: str) -> None:
+    result = scenario_graphs.react_agent.invoke(_input(TWO_CITIES), _run_config(fake_llm_url))
+    assert [m.content for m in result["messages"] if isinstance(m, ToolMessage)] == [
+        "It is sunny and 21°C in Paris.",
+        "It is sunny and 21°C in London.",
+    ]

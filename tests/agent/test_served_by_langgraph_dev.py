@@ -16,7 +16,14 @@ from agent.config import AUTHENTICATION_INSTRUCTION
 from conformance.oracle import start_langgraph_dev
 
 LANGGRAPH_JSON = Path(__file__).parents[2] / "langgraph.json"
-GRAPH_IDS = {"agent", "weather_agent", "approval_agent", "parent_agent", "custom_events"}
+GRAPH_IDS = {
+    "agent",
+    "weather_agent",
+    "approval_agent",
+    "parent_agent",
+    "custom_events",
+    "react_agent",
+}
 SECRET = "sk-must-not-be-echoed-5150"
 
 

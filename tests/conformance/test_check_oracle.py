@@ -30,6 +30,12 @@ REPRESENTATIVE = (
     "multitask_reject",
     "threads_crud",
     "error_unknown_thread",
+    # The prebuilt ReAct agent's Send, cancel wait=1, deletion mid-run, the thread stream.
+    "react_agent_tasks",
+    "cancel_interrupt_wait",
+    "cancel_rollback_wait",
+    "thread_deleted_mid_run",
+    "thread_stream",
 )
 
 

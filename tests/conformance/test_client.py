@@ -54,6 +54,8 @@ class Reply:
     """Declare a length (possibly a false one); otherwise the body ends when the server closes."""
     abort: bool = False
     """Close the connection without answering at all (a reset as a client sees it)."""
+    head_delay: float = 0.0
+    """Seconds before the status line and headers are written."""
 
 
 @dataclass
@@ -147,6 +149,7 @@ class TinyServer:
     async def _write_reply(writer: asyncio.StreamWriter, reply: Reply) -> None:
         if reply.abort:
             return
+        await asyncio.sleep(reply.head_delay)
         head = f"HTTP/1.1 {reply.status} Whatever\r\n"
         for name, value in reply.headers:
             head += f"{name}: {value}\r\n"
@@ -371,6 +374,38 @@ async def test_background_stream_wait_for_events_then_await(serve) -> None:  # t
     assert polls["count"] == 3
     assert transcript.exchange("thread_busy").response.json() == {"status": "busy"}
     assert transcript.exchange("second_stream").response.status == 409
+
+
+async def test_wait_for_zero_events_waits_for_the_answer_only(serve) -> None:  # type: ignore[no-untyped-def]
+    def handler(request: Received) -> Reply:
+        if request.path == "/threads/t/stream":
+            # Headers after 0.5 s, the first event a second later, then the stream stays open.
+            return sse_reply([sse("metadata", {"run_id": "r"})], gap=1.0, head_delay=0.5, hang=True)
+        return json_reply({"run_id": "r"})
+
+    async with serve(handler) as server:
+        await run_scenario(
+            scenario(
+                Stream(
+                    "thread_stream",
+                    "GET",
+                    "/threads/t/stream",
+                    background=True,
+                    disconnect_after_events=1,
+                ),
+                WaitForEvents("thread_stream", 0),
+                Request("run", "POST", "/threads/t/runs", body={}),
+                Await("thread_stream"),
+            ),
+            server.url,
+            llm_url=LLM_URL,
+            timeout=5.0,
+        )
+
+    stream_sent = next(r for r in server.received if r.path == "/threads/t/stream")
+    run_sent = next(r for r in server.received if r.path == "/threads/t/runs")
+    # Sent once the stream was answered, before its first event.
+    assert 0.45 <= run_sent.at - stream_sent.at < 1.3
 
 
 async def test_poll_that_never_matches_raises_step_timeout_with_the_last_answer(serve) -> None:  # type: ignore[no-untyped-def]

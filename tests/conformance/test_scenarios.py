@@ -21,6 +21,7 @@ from conformance.scenarios import (
     Stream,
     WaitForEvents,
     errors,
+    prebuilt,
     resources,
     runs,
     select,
@@ -30,7 +31,7 @@ from conformance.scenarios.substitution import UnknownVariable, rename_graphs, s
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SERVED_GRAPHS = set(json.loads((PROJECT_ROOT / "langgraph.json").read_text())["graphs"])
-MODEL_GRAPHS = {"agent", "weather_agent", "parent_agent"}
+MODEL_GRAPHS = {"agent", "weather_agent", "parent_agent", "react_agent"}
 ALL_MODES = {
     "values",
     "updates",
@@ -70,7 +71,7 @@ def test_catalogue_is_not_empty_and_keyed_by_name() -> None:
 def test_every_area_module_contributes_and_no_name_is_shared() -> None:
     names = [
         scenario.name
-        for module in (streaming, runs, resources, errors)
+        for module in (streaming, prebuilt, runs, resources, errors)
         for scenario in module.SCENARIOS
     ]
     assert len(names) == len(set(names)) == len(CATALOGUE)

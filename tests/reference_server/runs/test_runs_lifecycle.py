@@ -131,11 +131,54 @@ async def test_cancel_with_rollback_deletes_the_run(client: httpx.AsyncClient) -
     cancelled = await client.post(
         f"/threads/{thread_id}/runs/{run['run_id']}/cancel?wait=1&action=rollback"
     )
-    assert cancelled.status_code == 202
+    assert cancelled.status_code == 200
+    assert cancelled.json() == {}
     assert (await client.get(f"/threads/{thread_id}/runs/{run['run_id']}")).status_code == 404
     thread = (await client.get(f"/threads/{thread_id}")).json()
     assert thread["status"] == "idle"
-    assert not (thread.get("values") or {}).get("messages")
+    # The thread's only run is gone with its state: no values, as on a fresh thread.
+    assert thread["values"] is None
+    assert "interrupts" not in thread
+    assert thread["error"] == {
+        "error": "UserRollback",
+        "message": "rollback requested via POST /threads/{thread_id}/runs/{run_id}/cancel",
+    }
+
+
+async def test_cancel_with_wait_answers_once_the_run_is_over(client: httpx.AsyncClient) -> None:
+    thread_id = await new_thread(client)
+    run = await create_background_run(client, thread_id, SLOW_RUN)
+    run_path = f"/threads/{thread_id}/runs/{run['run_id']}"
+    await wait_for_status(client, thread_id, run["run_id"], {"running"})
+    cancelled = await client.post(f"{run_path}/cancel?wait=1")
+    assert cancelled.status_code == 200
+    assert cancelled.json() == {}
+    assert cancelled.headers["location"] == f"{run_path}/join"
+    assert cancelled.headers["content-location"] == run_path
+    # No polling: wait=1 answered after the run ended.
+    assert (await client.get(run_path)).json()["status"] == "interrupted"
+    assert (await client.get(f"/threads/{thread_id}")).json()["status"] == "interrupted"
+
+
+async def test_deleting_a_thread_ends_its_running_run(client: httpx.AsyncClient) -> None:
+    thread_id = await new_thread(client)
+    body = {**SLOW_RUN, "stream_mode": ["values"]}
+    names: list[str] = []
+    async with client.stream("POST", f"/threads/{thread_id}/runs/stream", json=body) as response:
+        run_path = response.headers["content-location"]
+        lines = response.aiter_lines()
+        async for line in lines:
+            if line.startswith("event: "):
+                names.append(line.removeprefix("event: "))
+            if names == ["metadata", "values"]:
+                break
+        deleted = await client.delete(f"/threads/{thread_id}")
+        assert deleted.status_code == 204
+        rest = [line async for line in lines]
+    assert "event: error" in rest
+    assert 'data: {"error":"HTTPException","message":"404: Run not found"}' in rest
+    assert (await client.get(run_path)).status_code == 404
+    assert (await client.get(f"/threads/{thread_id}")).status_code == 404
 
 
 async def test_on_disconnect_cancel_interrupts_the_run(client: httpx.AsyncClient) -> None:
@@ -293,8 +336,8 @@ async def test_thread_stream_follows_the_runs_of_the_thread(client: httpx.AsyncC
             async for line in response.aiter_lines():
                 if line.startswith("event: "):
                     names.append(line.removeprefix("event: "))
-                if names.count("values") == 4:
-                    return  # two runs of two values each: the thread stream never ends
+                if names.count("metadata") == 4:
+                    return  # two runs, each closed by run_done: the thread stream never ends
 
     follower = asyncio.create_task(follow())
     await asyncio.sleep(0.3)
@@ -304,7 +347,7 @@ async def test_thread_stream_follows_the_runs_of_the_thread(client: httpx.AsyncC
             json={"assistant_id": "custom_events", "input": user_input(text)},
         )
     await asyncio.wait_for(follower, 10)
-    assert names == ["metadata", "values", "values"] * 2
+    assert names == ["metadata", "values", "values", "metadata"] * 2
 
 
 async def test_wait_sends_newlines_while_the_run_works(client: httpx.AsyncClient) -> None:

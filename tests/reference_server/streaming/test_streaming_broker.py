@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from reference_server.storage.memory import MemoryStorage
-from reference_server.streaming.broker import REPLAY_EVERYTHING, RunEventLog
+from reference_server.streaming.broker import REPLAY_EVERYTHING, RunEventLog, next_event_id
 
 
 async def _collect(log: RunEventLog, after_id: str | None) -> list[str]:
@@ -75,3 +77,31 @@ async def test_persistence_is_batched_not_one_write_per_event() -> None:
     await log.close()
     assert len(await storage.list_events("run")) == 100
     assert CountingStorage.writes <= 2
+
+
+async def test_a_position_fixed_now_misses_nothing_published_before_listening() -> None:
+    log = RunEventLog("run", MemoryStorage(), persist=False)
+    log.publish("metadata", b"{}")
+    position = log.position
+    # Published after the position was taken but before anyone listens: still delivered.
+    log.publish("values", b"1")
+    listener = asyncio.create_task(_collect_from(log, position))
+    await asyncio.sleep(0)
+    log.publish("updates", b"2")
+    await log.close()
+    assert await listener == ["values", "updates"]
+    assert log.last_id is not None and log.start_position(log.last_id) == 3
+
+
+async def _collect_from(log: RunEventLog, position: int) -> list[str]:
+    return [event.event async for event in log.listen_from(position)]
+
+
+async def test_the_id_after_the_last_one_is_what_the_log_would_issue_next() -> None:
+    log = RunEventLog("run", MemoryStorage(), persist=False)
+    last = log.publish("values", b"1").id
+    assert next_event_id(last) > last
+    assert next_event_id("0000000000005-00000009") == "0000000000005-00000010"
+    with pytest.raises(ValueError, match="not an event id"):
+        next_event_id("1795860209838-x")
+    await log.close()

@@ -37,7 +37,7 @@ from conformance.compare import RELAXATIONS, compare
 from conformance.extras import MissingExtra, require
 from conformance.findings import Finding, Severity
 from conformance.ignore import IgnoreRule, parse_ignore, split
-from conformance.live_mode import LIVE_CONCURRENCY, LIVE_STEP_TIMEOUT_SECONDS, refusing_model_url
+from conformance.live_mode import LIVE_CONCURRENCY, LIVE_STEP_TIMEOUT_SECONDS, failing_model_url
 from conformance.model_preflight import SCENARIO_GRAPHS_DEFAULT_MODEL
 from conformance.normalise import normalise
 from conformance.processes import ServerProcess, ServerStartError, free_port, python_module
@@ -467,12 +467,12 @@ async def check_target(
 
 @contextlib.contextmanager
 def _failing_model(target: Target) -> Iterator[Target]:
-    """In live mode, the target with a model URL for the fault scenarios that refuses
-    connections for as long as the scenarios run (a real model obeys no ``fault:``)."""
+    """In live mode, the target with a fake LLM for the fault scenarios, up for as long as
+    the scenarios run (a real model obeys no ``fault:500``)."""
     if target.llm_mode != "live" or target.failing_llm_url is not None:
         yield target
         return
-    with refusing_model_url() as failing_llm_url:
+    with failing_model_url() as failing_llm_url:
         yield dataclasses.replace(target, failing_llm_url=failing_llm_url)
 
 

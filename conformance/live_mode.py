@@ -1,11 +1,12 @@
 """What ``--llm live`` changes besides relaxing the comparison: defaults that fit a real model,
-and a model URL that fails the same way whatever the model.
+and a model for the fault scenarios that fails the same way whatever the live model.
 
 A real model answers one request at a time, in seconds per turn on a CPU, so a live run checks
 one scenario at a time with a longer bound on each step. The fault scenarios need the model
-call to fail: the fake LLM fails on ``fault:500``, a real model obeys no such directive, so in
-live mode their run config points at a loopback port that refuses connections: the graph's
-model call fails at once with a connection error, for any model and any server.
+call to fail: the fake LLM fails on ``fault:500``, a real model obeys no such directive. So in
+live mode the suite starts its fake LLM for those runs alone (their run config names it): the
+model call fails with the very 500 the recording has, for any live model and any server, and
+the error values stay comparable. ``refusing_model_url`` gives an endpoint that is down.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from __future__ import annotations
 import contextlib
 import socket
 from collections.abc import Iterator
+
+from conformance.fake_llm.process import start_fake_llm
 
 LIVE_CONCURRENCY = 1
 LIVE_STEP_TIMEOUT_SECONDS = 180.0
@@ -36,3 +39,14 @@ def refusing_model_url() -> Iterator[str]:
         yield f"http://127.0.0.1:{port}/v1"
     finally:
         held.close()
+
+
+@contextlib.contextmanager
+def failing_model_url() -> Iterator[str]:
+    """The base URL of a fake LLM started for the fault scenarios (it answers their
+    ``fault:500`` with HTTP 500), stopped when the context closes."""
+    fake_llm = start_fake_llm()
+    try:
+        yield fake_llm.url + "/v1"
+    finally:
+        fake_llm.stop()

@@ -23,8 +23,8 @@ SLOW_GREETING = "hi delay:200"
 # and the model name and key when the check was given them).
 MODEL_CONFIG: dict[str, Any] = {"configurable": "{llm_configurable}"}
 # The fault scenarios' model: the same endpoint with the fake LLM (the ``fault:`` directives
-# make it fail); in live mode a loopback URL that refuses connections, since a real model
-# obeys no directive.
+# make it fail); in live mode a fake LLM the suite starts for them, since a real model obeys
+# no directive.
 FAILING_MODEL_CONFIG: dict[str, Any] = {"configurable": "{failing_llm_configurable}"}
 
 RUN_ID_FROM_METADATA = FromEvent("run_id", "metadata", "/run_id")

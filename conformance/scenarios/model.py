@@ -5,8 +5,8 @@ and header values may hold ``{variable}`` placeholders, filled from values captu
 steps (``Capture`` kinds below), from ``NewId`` steps, or from the built-ins: ``{llm_url}`` (the
 fake or live model's OpenAI-compatible base URL), ``{llm_configurable}`` (the run configurable
 that points the graphs at that model: ``model_configurable``) and
-``{failing_llm_configurable}`` (the same for the fault scenarios: in live mode its base URL
-refuses connections, so the model call fails whatever the model). A string that is exactly one placeholder is
+``{failing_llm_configurable}`` (the same for the fault scenarios: in live mode the base URL
+of a fake LLM the suite starts, which fails on ``fault:500`` whatever the live model). A string that is exactly one placeholder is
 replaced by the captured value itself, whatever its JSON type; elsewhere the value is
 formatted into the string.
 """

@@ -448,8 +448,8 @@ def _model_failures() -> list[Scenario]:
             description="the model answers HTTP 500: an error event ends the stream, run and "
             "thread read error, and the thread still accepts a new run",
             capability="errors",
-            # Live mode makes the model call fail by a URL that refuses connections; the
-            # error's wording then differs from the fake LLM's 500, so values are relaxed.
+            # In live mode the failing call goes to a fake LLM the suite starts (a real model
+            # obeys no fault:500); the next run's answer is the live model's.
             model_dependent=True,
             steps=(
                 create_thread(),
@@ -476,8 +476,8 @@ def _model_failures() -> list[Scenario]:
             name="llm_failure_wait",
             description="the model answers HTTP 500 under /runs/wait and /join: 200 with __error__",
             capability="errors",
-            # Live mode makes the model call fail by a URL that refuses connections; the
-            # error's wording then differs from the fake LLM's 500, so values are relaxed.
+            # In live mode the failing call goes to a fake LLM the suite starts (a real model
+            # obeys no fault:500); the next run's answer is the live model's.
             model_dependent=True,
             steps=(
                 create_thread(),

@@ -593,6 +593,6 @@ def test_cli_live_mode_defaults_and_model_settings_reach_the_runner(
         "served-name",
         "sesame",
     )
-    # the fault scenarios' model: a loopback port that refused connections during the run
+    # the fault scenarios' model: a fake LLM the suite started for them
     failing = urlsplit(seen["failing_llm_url"])
     assert failing.hostname == "127.0.0.1" and failing.port != urlsplit(fake_llm_url).port

@@ -253,7 +253,7 @@ class Target:
     failing_llm_url: str | None = None
     """The fault scenarios' model URL; None: ``llm_url`` (the fake LLM obeys ``fault:``)."""
     model_preflight: bool = False
-    """Ask the model endpoint before judging (a model the suite did not start itself)."""
+    """Ask the model endpoint before judging (live mode)."""
     assistants: Mapping[str, str] = field(default_factory=dict)
     """graph -> assistant id named with ``--assistant``: the runs of that graph use it."""
     create_assistants: bool = True
@@ -867,9 +867,8 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
                 timeout=args.timeout,
                 llm_model=args.llm_model,
                 llm_api_key=args.llm_api_key,
-                # A model the suite did not start itself must answer before the target is
-                # charged with what it does.
-                model_preflight=not started_llm_url,
+                # A live model must answer before the target is charged with what it does.
+                model_preflight=args.llm == "live",
                 assistants=plan.assistants,
                 create_assistants=args.create_assistants,
                 ignore=plan.ignore,

@@ -1,8 +1,8 @@
 """``conformance doctor``: the pre-flight of ``conformance check`` alone.
 
 Takes the same options as ``check`` (swap the word to ask "could this run?") and runs only the
-checks of ``conformance.preflight``: the target answers, the model endpoint answers (when
-the check would not start its own fake LLM), every graph the selected scenarios
+checks of ``conformance.preflight``: the target answers, the model endpoint answers (with
+``--llm live``), every graph the selected scenarios
 run has an assistant or can get one (an assistant it creates to find out is deleted at once).
 Prints one line per check; exit 0 when the check could run, 2 with the reason when not.
 """
@@ -83,8 +83,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         llm_mode=args.llm,
         llm_model=args.llm_model,
         llm_api_key=args.llm_api_key,
-        # Without --llm-url in fake mode, `check` starts its own fake LLM: nothing to ask.
-        model_preflight=bool(llm_url),
+        model_preflight=args.llm == "live",
         headers=plan.headers,
         graph_map=plan.graph_map,
         timeout=args.timeout,

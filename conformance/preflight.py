@@ -50,7 +50,7 @@ class PreflightContext:
     llm_model: str | None = None
     llm_api_key: str | None = None
     check_model: bool = False
-    """Ask the model endpoint (a model the suite did not start itself)."""
+    """Ask the model endpoint (live mode)."""
     notes: list[str] = field(default_factory=list)
     """What the report should say about what the checks found (a model not listed)."""
     named_assistants: Mapping[str, str] = field(default_factory=dict)
@@ -107,7 +107,7 @@ async def check_model_endpoint(context: PreflightContext) -> str:
     """The model endpoint the graphs will call lists its models and answers a one-token
     completion by the model they will name (``conformance.model_preflight``)."""
     if not context.check_model or not context.llm_url:
-        return "model endpoint: the fake LLM the suite started"
+        return "model endpoint: not asked (the fake LLM)"
     model = context.llm_model or SCENARIO_GRAPHS_DEFAULT_MODEL
     try:
         status = await ask_model_endpoint(context.llm_url, model=model, api_key=context.llm_api_key)

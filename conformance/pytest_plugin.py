@@ -262,7 +262,6 @@ class _ConformanceSession:
         llm_url = option("conformance_llm_url")
         if not llm_url and llm_mode == "live":
             llm_url = check.DEFAULT_LIVE_LLM_URL
-        started_llm = not llm_url
         if not llm_url:
             from conformance.fake_llm.process import start_fake_llm
 
@@ -283,7 +282,7 @@ class _ConformanceSession:
             ),
             llm_model=option("conformance_llm_model"),
             llm_api_key=option("conformance_llm_api_key"),
-            model_preflight=not started_llm,
+            model_preflight=llm_mode == "live",
             assistants=self.assistants,
             create_assistants=not option("conformance_no_create_assistants"),
             ignore=self.ignore,

@@ -464,7 +464,6 @@ def test_cli_full_run_writes_every_report(
     fixtures_dir: Path,
     fake_judge: Any,
     reachable_url: str,
-    fake_llm_url: str,
 ) -> None:
     catalogue = {name: _scenario(name) for name in ("alpha", "beta")}
     monkeypatch.setattr(check, "_catalogue", lambda: catalogue)
@@ -481,7 +480,7 @@ def test_cli_full_run_writes_every_report(
         "--target",
         reachable_url,
         "--llm-url",
-        fake_llm_url,
+        "http://127.0.0.1:1/v1",
         "--fixtures",
         str(fixtures_dir),
         "--header",
@@ -508,7 +507,7 @@ def test_cli_full_run_writes_every_report(
         "--target",
         reachable_url,
         "--llm-url",
-        fake_llm_url,
+        "http://127.0.0.1:1/v1",
         "--fixtures",
         str(fixtures_dir),
         "--header",

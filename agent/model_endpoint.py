@@ -1,5 +1,8 @@
 """Where the chat model lives for one run: base URL, model name and key, read per run.
 
+The run's ``configurable`` names them as the tools agent does (``base_url``, ``model_name``,
+``custom_api_key``); ``conformance check --llm-url/--llm-model/--llm-api-key`` sends them.
+
 The scenario graphs are compiled once but must reach whichever OpenAI-compatible endpoint the
 run names (the fake LLM in the suite, a local vLLM otherwise), so the endpoint is resolved from
 the run's ``configurable`` every time the model is called, never at import time.
@@ -39,6 +42,15 @@ def resolve_model_name(configurable: Mapping[str, Any]) -> str:
     return value or os.environ.get("LLM_MODEL") or DEFAULT_MODEL_NAME
 
 
+def resolve_api_key(configurable: Mapping[str, Any]) -> str:
+    """The run's ``custom_api_key`` (as the tools agent names it), else env ``LLM_API_KEY``,
+    else a placeholder."""
+    value = configurable.get("custom_api_key")
+    if value is not None and not isinstance(value, str):
+        raise TypeError(f"configurable.custom_api_key must be a string, got {type(value).__name__}")
+    return value or os.environ.get("LLM_API_KEY") or PLACEHOLDER_API_KEY
+
+
 def resolve_timeout_seconds() -> float:
     """Env ``LLM_TIMEOUT_SECONDS``, else 60 s."""
     raw = os.environ.get("LLM_TIMEOUT_SECONDS")
@@ -62,7 +74,7 @@ def scenario_chat_model(configurable: Mapping[str, Any]) -> ChatOpenAI:
     return ChatOpenAI(
         model=resolve_model_name(configurable),
         base_url=resolve_base_url(configurable),
-        api_key=SecretStr(os.environ.get("LLM_API_KEY") or PLACEHOLDER_API_KEY),
+        api_key=SecretStr(resolve_api_key(configurable)),
         temperature=0,
         max_retries=0,
         timeout=resolve_timeout_seconds(),

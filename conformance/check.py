@@ -37,6 +37,8 @@ from conformance.compare import RELAXATIONS, compare
 from conformance.extras import MissingExtra, require
 from conformance.findings import Finding, Severity
 from conformance.ignore import IgnoreRule, parse_ignore, split
+from conformance.live_mode import LIVE_CONCURRENCY, LIVE_STEP_TIMEOUT_SECONDS, failing_model_url
+from conformance.model_preflight import SCENARIO_GRAPHS_DEFAULT_MODEL
 from conformance.normalise import normalise
 from conformance.processes import ServerProcess, ServerStartError, free_port, python_module
 from conformance.report.json_report import build_report, write_json
@@ -51,7 +53,9 @@ from conformance.report.results import (
 )
 from conformance.report.terminal import ProgressPrinter, summary
 from conformance.rules.engine import check_transcript, is_stream
+from conformance.run_config_echo import with_model_settings
 from conformance.scenarios import CATALOGUE
+from conformance.scenarios.model import model_configurable
 from conformance.target_setup import (
     as_written,
     delete_assistants,
@@ -65,6 +69,7 @@ DEFAULT_FIXTURES = data.fixtures_dir()
 DEFAULT_CONFIG = data.langgraph_config()
 DEFAULT_LIVE_LLM_URL = "http://localhost:7374/v1"
 DEFAULT_CONCURRENCY = 4
+DEFAULT_STEP_TIMEOUT_SECONDS = 30.0
 FRAMING_CAPABILITY = "sse_framing"
 
 INCOMPLETE_RULE = "scenario.incomplete"
@@ -240,13 +245,27 @@ class Target:
     llm_mode: str = "fake"
     headers: Mapping[str, str] = field(default_factory=dict)
     graph_map: Mapping[str, str] = field(default_factory=dict)
-    timeout: float = 30.0
+    timeout: float = DEFAULT_STEP_TIMEOUT_SECONDS
+    llm_model: str | None = None
+    """Sent as ``configurable.model_name``; None: the graphs' own default."""
+    llm_api_key: str | None = None
+    """Sent as ``configurable.custom_api_key``."""
+    failing_llm_url: str | None = None
+    """The fault scenarios' model URL; None: ``llm_url`` (the fake LLM obeys ``fault:``)."""
+    model_preflight: bool = False
+    """Ask the model endpoint before judging (live mode)."""
     assistants: Mapping[str, str] = field(default_factory=dict)
     """graph -> assistant id named with ``--assistant``: the runs of that graph use it."""
     create_assistants: bool = True
     """Create (and afterwards delete) an assistant for a graph the target has none for."""
     ignore: tuple[IgnoreRule, ...] = ()
     """Fields and pointers left out of the verdict (``--ignore``)."""
+
+
+def sent_model_settings(target: Target) -> dict[str, str]:
+    """The run-config entries the check sends besides ``base_url`` (none by default)."""
+    sent = model_configurable(target.llm_url, target.llm_model, target.llm_api_key)
+    return {key: value for key, value in sent.items() if key != "base_url"}
 
 
 async def judge_scenario(
@@ -292,6 +311,9 @@ async def judge_scenario(
             headers=dict(target.headers) or None,
             graph_map=dict(target.graph_map) or None,
             timeout=target.timeout,
+            llm_model=target.llm_model,
+            llm_api_key=target.llm_api_key,
+            failing_llm_url=target.failing_llm_url,
         )
     except TargetUnreachable:
         raise
@@ -314,6 +336,8 @@ async def judge_scenario(
             error=f"the suite failed while running the scenario: {detail}",
         ), None
     try:
+        # What langgraph dev would have echoed had it been sent the same model settings.
+        fixture = with_model_settings(scenario, fixture, sent_model_settings(target))
         # In a worker thread: judging a big transcript takes a few hundred ms of CPU, and on
         # the event loop it would stall the other scenarios' streams, whose arrival times
         # the delivery rules read.
@@ -395,6 +419,9 @@ async def check_target(
             scenarios=scenarios,
             llm_url=target.llm_url,
             llm_mode=target.llm_mode,
+            llm_model=target.llm_model,
+            llm_api_key=target.llm_api_key,
+            check_model=target.model_preflight,
             named_assistants=target.assistants,
             graph_map=target.graph_map,
             create_assistants=target.create_assistants,
@@ -405,25 +432,27 @@ async def check_target(
             result.fatal_error = str(error)
             run.duration_s = time.monotonic() - started
             return result
+        run.notes += context.notes
         ignore = list(target.ignore)
         if context.plan.assistants:
             ignore.append(ASSISTANT_IGNORE)
         run.ignored = [{"pattern": rule.pattern, "reason": rule.reason} for rule in ignore]
         try:
-            await _judge_all(
-                [with_assistants(s, context.plan.assistants) for s in scenarios],
-                target,
-                ignore,
-                context.plan.assistants,
-                result,
-                results,
-                fixtures_dir=fixtures_dir,
-                baseline=baseline,
-                concurrency=concurrency,
-                on_result=on_result,
-                runner=runner,
-                transcripts=transcripts,
-            )
+            with _failing_model(target) as judged:
+                await _judge_all(
+                    [with_assistants(s, context.plan.assistants) for s in scenarios],
+                    judged,
+                    ignore,
+                    context.plan.assistants,
+                    result,
+                    results,
+                    fixtures_dir=fixtures_dir,
+                    baseline=baseline,
+                    concurrency=concurrency,
+                    on_result=on_result,
+                    runner=runner,
+                    transcripts=transcripts,
+                )
         finally:
             # Also on failure and Ctrl-C (a cancelled run still gets here): what the suite
             # created must not change the target's next run.
@@ -434,6 +463,17 @@ async def check_target(
         result.stale = stale_entries(baseline, result.scenarios)
     run.duration_s = time.monotonic() - started
     return result
+
+
+@contextlib.contextmanager
+def _failing_model(target: Target) -> Iterator[Target]:
+    """In live mode, the target with a fake LLM for the fault scenarios, up for as long as
+    the scenarios run (a real model obeys no ``fault:500``)."""
+    if target.llm_mode != "live" or target.failing_llm_url is not None:
+        yield target
+        return
+    with failing_model_url() as failing_llm_url:
+        yield dataclasses.replace(target, failing_llm_url=failing_llm_url)
 
 
 def _restoring(runner: ScenarioRunner | None, assistants: Mapping[str, str]) -> ScenarioRunner:
@@ -570,6 +610,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         f"suite starts (--llm fake) or {DEFAULT_LIVE_LLM_URL} (--llm live)",
     )
     parser.add_argument(
+        "--llm-model",
+        metavar="NAME",
+        help="with --llm live: the model name the graphs ask the endpoint for (sent as "
+        f"configurable.model_name); default: the graphs' own ({SCENARIO_GRAPHS_DEFAULT_MODEL}). "
+        "vLLM answers 404 for a name it does not serve (--served-model-name)",
+    )
+    parser.add_argument(
+        "--llm-api-key",
+        metavar="KEY",
+        help="with --llm live: the key for the model endpoint, sent as "
+        "configurable.custom_api_key in the run config (the target stores it with the run, "
+        "and langgraph dev echoes it in streams)",
+    )
+    parser.add_argument(
         "--scenario",
         action="append",
         default=[],
@@ -678,12 +732,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--concurrency",
         type=int,
-        default=DEFAULT_CONCURRENCY,
         metavar="N",
-        help=f"scenarios run at once (default {DEFAULT_CONCURRENCY})",
+        help=f"scenarios run at once (default {DEFAULT_CONCURRENCY}; {LIVE_CONCURRENCY} with "
+        "--llm live, where a real model answers one request at a time)",
     )
     parser.add_argument(
-        "--timeout", type=float, default=30.0, metavar="SECONDS", help="bound on each step"
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help=f"bound on each step (default {DEFAULT_STEP_TIMEOUT_SECONDS:g}; "
+        f"{LIVE_STEP_TIMEOUT_SECONDS:g} with --llm live)",
     )
 
 
@@ -711,7 +769,21 @@ class _Plan:
     ignore: tuple[IgnoreRule, ...]
 
 
+def _apply_mode_defaults(args: argparse.Namespace) -> None:
+    """Concurrency and step timeout not given: what fits the LLM mode."""
+    live = args.llm == "live"
+    if args.concurrency is None:
+        args.concurrency = LIVE_CONCURRENCY if live else DEFAULT_CONCURRENCY
+    if args.timeout is None:
+        args.timeout = LIVE_STEP_TIMEOUT_SECONDS if live else DEFAULT_STEP_TIMEOUT_SECONDS
+
+
 def _validated(args: argparse.Namespace) -> _Plan:
+    _apply_mode_defaults(args)
+    if args.llm != "live" and (args.llm_model or args.llm_api_key):
+        # The fixtures were recorded asking the fake LLM for the graphs' default model, which
+        # the replies echo: another name would change every value the fake mode compares.
+        raise UsageError("--llm-model and --llm-api-key go with --llm live")
     if args.concurrency < 1:
         raise UsageError(f"--concurrency {args.concurrency}: must be at least 1")
     if args.timeout <= 0:
@@ -793,6 +865,10 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
                 headers=plan.headers,
                 graph_map=plan.graph_map,
                 timeout=args.timeout,
+                llm_model=args.llm_model,
+                llm_api_key=args.llm_api_key,
+                # A live model must answer before the target is charged with what it does.
+                model_preflight=args.llm == "live",
                 assistants=plan.assistants,
                 create_assistants=args.create_assistants,
                 ignore=plan.ignore,

@@ -38,6 +38,7 @@ from conformance.scenarios.model import (
     Scenario,
     Stream,
     WaitForEvents,
+    model_configurable,
 )
 from conformance.scenarios.substitution import UnknownVariable, rename_graphs, substitute
 from conformance.transcript import Chunk, Exchange, RecordedRequest, RecordedResponse, Transcript
@@ -74,17 +75,30 @@ async def run_scenario(
     headers: Mapping[str, str] | None = None,
     graph_map: Mapping[str, str] | None = None,
     timeout: float = 30.0,
+    llm_model: str | None = None,
+    llm_api_key: str | None = None,
+    failing_llm_url: str | None = None,
 ) -> Transcript:
     """Execute ``scenario`` against ``base_url`` and return its transcript.
 
-    ``llm_url`` fills ``{llm_url}`` in bodies (the model's OpenAI-compatible base URL);
+    ``llm_url`` fills ``{llm_url}`` in bodies (the model's OpenAI-compatible base URL), and
+    with ``llm_model`` and ``llm_api_key`` the run configurable ``{llm_configurable}``
+    (``conformance.scenarios.model.model_configurable``); ``failing_llm_url`` replaces the
+    base URL in ``{failing_llm_configurable}``, the fault scenarios' model (default: the same
+    endpoint, which fails on the ``fault:`` directives when it is the fake LLM);
     ``headers`` (e.g. auth) go on every request but are not recorded; ``graph_map`` renames
     graph ids in ``assistant_id``/``graph_id`` body fields; ``timeout`` bounds each step.
     """
     run = _ScenarioRun(
         scenario=scenario,
         base_url=base_url.rstrip("/"),
-        variables={"llm_url": llm_url},
+        variables={
+            "llm_url": llm_url,
+            "llm_configurable": model_configurable(llm_url, llm_model, llm_api_key),
+            "failing_llm_configurable": model_configurable(
+                failing_llm_url or llm_url, llm_model, llm_api_key
+            ),
+        },
         graph_map=dict(graph_map or {}),
         timeout=timeout,
     )

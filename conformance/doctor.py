@@ -1,7 +1,8 @@
 """``conformance doctor``: the pre-flight of ``conformance check`` alone.
 
 Takes the same options as ``check`` (swap the word to ask "could this run?") and runs only the
-checks of ``conformance.preflight``: the target answers, every graph the selected scenarios
+checks of ``conformance.preflight``: the target answers, the model endpoint answers (with
+``--llm live``), every graph the selected scenarios
 run has an assistant or can get one (an assistant it creates to find out is deleted at once).
 Prints one line per check; exit 0 when the check could run, 2 with the reason when not.
 """
@@ -35,6 +36,9 @@ async def diagnose(target: check.Target, scenarios: list[object], out: TextIO) -
             scenarios=scenarios,
             llm_url=target.llm_url,
             llm_mode=target.llm_mode,
+            llm_model=target.llm_model,
+            llm_api_key=target.llm_api_key,
+            check_model=target.model_preflight,
             named_assistants=target.assistants,
             graph_map=target.graph_map,
             create_assistants=target.create_assistants,
@@ -42,6 +46,9 @@ async def diagnose(target: check.Target, scenarios: list[object], out: TextIO) -
         try:
             for check_function in preflight.CHECKS:
                 out.write(f"ok: {await check_function(context)}\n")
+                for note in context.notes:
+                    out.write(f"note: {note}\n")
+                context.notes.clear()
         except preflight.PreflightFailure as error:
             out.write(f"NOT READY: {error}\n")
             return int(ExitCode.COULD_NOT_RUN)
@@ -69,10 +76,14 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     except (check.UsageError, BaselineError) as error:
         out.write(f"conformance doctor: {error}\n")
         return int(ExitCode.COULD_NOT_RUN)
+    llm_url = args.llm_url or (check.DEFAULT_LIVE_LLM_URL if args.llm == "live" else "")
     target = check.Target(
         url=args.target,
-        llm_url=args.llm_url or "",
+        llm_url=llm_url,
         llm_mode=args.llm,
+        llm_model=args.llm_model,
+        llm_api_key=args.llm_api_key,
+        model_preflight=args.llm == "live",
         headers=plan.headers,
         graph_map=plan.graph_map,
         timeout=args.timeout,

@@ -6,8 +6,7 @@ One async function per check, in ``CHECKS``, each taking the ``PreflightContext`
 a sentence saying what it found, or raising ``PreflightFailure`` with the reason. A check may
 leave something in the context for the run (``check_assistants`` leaves the assistant plan).
 ``conformance check`` runs them before the scenarios; ``conformance doctor`` runs them alone
-and prints the sentences. To add a check (the model endpoint, say), write one more function
-and put it in ``CHECKS``.
+and prints the sentences. To add a check, write one more function and put it in ``CHECKS``.
 """
 
 from __future__ import annotations
@@ -18,6 +17,11 @@ from typing import Any
 
 import httpx
 
+from conformance.model_preflight import (
+    SCENARIO_GRAPHS_DEFAULT_MODEL,
+    ModelEndpointUnavailable,
+)
+from conformance.model_preflight import check_model_endpoint as ask_model_endpoint
 from conformance.target_setup import (
     AssistantPlan,
     SetupError,
@@ -43,6 +47,12 @@ class PreflightContext:
     scenarios: Sequence[Any]
     llm_url: str = ""
     llm_mode: str = "fake"
+    llm_model: str | None = None
+    llm_api_key: str | None = None
+    check_model: bool = False
+    """Ask the model endpoint (live mode)."""
+    notes: list[str] = field(default_factory=list)
+    """What the report should say about what the checks found (a model not listed)."""
     named_assistants: Mapping[str, str] = field(default_factory=dict)
     graph_map: Mapping[str, str] = field(default_factory=dict)
     create_assistants: bool = True
@@ -93,9 +103,25 @@ async def check_assistants(context: PreflightContext) -> str:
     return "assistants: " + "; ".join(parts)
 
 
+async def check_model_endpoint(context: PreflightContext) -> str:
+    """The model endpoint the graphs will call lists its models and answers a one-token
+    completion by the model they will name (``conformance.model_preflight``)."""
+    if not context.check_model or not context.llm_url:
+        return "model endpoint: not asked (the fake LLM)"
+    model = context.llm_model or SCENARIO_GRAPHS_DEFAULT_MODEL
+    try:
+        status = await ask_model_endpoint(context.llm_url, model=model, api_key=context.llm_api_key)
+    except ModelEndpointUnavailable as error:
+        raise PreflightFailure(str(error)) from error
+    if status.note:
+        context.notes.append(status.note)
+    served = ", ".join(status.served_models) or "no model"
+    return f"model endpoint {context.llm_url} answers for model {model!r} (it lists {served})"
+
+
 Check = Callable[[PreflightContext], Awaitable[str]]
 
-CHECKS: list[Check] = [check_target_answers, check_assistants]
+CHECKS: list[Check] = [check_target_answers, check_model_endpoint, check_assistants]
 """In order: a later check may rely on an earlier one (assistants need a target that answers)."""
 
 

@@ -76,6 +76,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="OpenAI-compatible base URL the target's graphs call (default: a fake LLM the "
         "plugin starts)",
     )
+    group.addoption(
+        "--conformance-llm-model",
+        metavar="NAME",
+        help="with live: model name sent to the graphs as configurable.model_name",
+    )
+    group.addoption(
+        "--conformance-llm-api-key",
+        metavar="KEY",
+        help="with live: model endpoint key sent to the graphs as configurable.custom_api_key",
+    )
     group.addoption("--conformance-header", action="append", default=[], metavar="'Name: value'")
     group.addoption("--conformance-scenario", action="append", default=[], metavar="NAME")
     group.addoption("--conformance-capability", action="append", default=[], metavar="NAME")
@@ -116,8 +126,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--conformance-baseline", metavar="FILE", help="expected failures")
     group.addoption("--conformance-fixtures", metavar="DIR", help="recorded sessions")
     group.addoption("--conformance-report-json", metavar="PATH", help="write the JSON report")
-    group.addoption("--conformance-concurrency", type=int, default=4, metavar="N")
-    group.addoption("--conformance-timeout", type=float, default=30.0, metavar="SECONDS")
+    group.addoption(
+        "--conformance-concurrency", type=int, metavar="N", help="default 4; 1 with live"
+    )
+    group.addoption(
+        "--conformance-timeout", type=float, metavar="SECONDS", help="default 30; 180 with live"
+    )
     group.addoption(
         "--conformance-snapshots",
         action="store_true",
@@ -241,6 +255,7 @@ class _ConformanceSession:
 
     def _target(self) -> Target:
         from conformance import check
+        from conformance.live_mode import LIVE_STEP_TIMEOUT_SECONDS
 
         option = self.config.getoption
         llm_mode = option("conformance_llm")
@@ -259,7 +274,15 @@ class _ConformanceSession:
             llm_mode=llm_mode,
             headers=self.headers,
             graph_map=self.graph_map,
-            timeout=option("conformance_timeout"),
+            timeout=option("conformance_timeout")
+            or (
+                LIVE_STEP_TIMEOUT_SECONDS
+                if llm_mode == "live"
+                else check.DEFAULT_STEP_TIMEOUT_SECONDS
+            ),
+            llm_model=option("conformance_llm_model"),
+            llm_api_key=option("conformance_llm_api_key"),
+            model_preflight=llm_mode == "live",
             assistants=self.assistants,
             create_assistants=not option("conformance_no_create_assistants"),
             ignore=self.ignore,
@@ -267,6 +290,7 @@ class _ConformanceSession:
 
     def _check(self) -> CheckResult:
         from conformance import check
+        from conformance.live_mode import LIVE_CONCURRENCY
         from conformance.report.results import CheckResult, CheckRun
 
         try:
@@ -288,7 +312,8 @@ class _ConformanceSession:
             run=run,
             fixtures_dir=self.fixtures_dir,
             baseline=self.baseline,
-            concurrency=self.config.getoption("conformance_concurrency"),
+            concurrency=self.config.getoption("conformance_concurrency")
+            or (LIVE_CONCURRENCY if target.llm_mode == "live" else check.DEFAULT_CONCURRENCY),
             transcripts=self.transcripts,
         )
         return _run_coroutine(coroutine)

@@ -19,8 +19,13 @@ WEATHER_QUESTION = "What is the weather in Paris?"
 # chunks) keeps a run busy for a few seconds: long enough to act on it while it runs.
 SLOW_GREETING = "hi delay:200"
 
-# Every scenario graph that calls a model reaches it through this configurable.
-MODEL_CONFIG: dict[str, Any] = {"configurable": {"base_url": "{llm_url}"}}
+# Every scenario graph that calls a model reaches it through this configurable (base URL,
+# and the model name and key when the check was given them).
+MODEL_CONFIG: dict[str, Any] = {"configurable": "{llm_configurable}"}
+# The fault scenarios' model: the same endpoint with the fake LLM (the ``fault:`` directives
+# make it fail); in live mode a fake LLM the suite starts for them, since a real model obeys
+# no directive.
+FAILING_MODEL_CONFIG: dict[str, Any] = {"configurable": "{failing_llm_configurable}"}
 
 RUN_ID_FROM_METADATA = FromEvent("run_id", "metadata", "/run_id")
 
@@ -29,13 +34,20 @@ def user_input(text: str) -> dict[str, Any]:
     return {"messages": [{"role": "user", "content": text}]}
 
 
-def run_body(graph: str, text: str | None, *, model: bool = True, **extra: Any) -> dict[str, Any]:
+def run_body(
+    graph: str,
+    text: str | None,
+    *,
+    model: bool = True,
+    model_config: dict[str, Any] = MODEL_CONFIG,
+    **extra: Any,
+) -> dict[str, Any]:
     """A run request body: the graph, one user message (or none) and the model's base URL."""
     body: dict[str, Any] = {"assistant_id": graph}
     if text is not None:
         body["input"] = user_input(text)
     if model:
-        body["config"] = MODEL_CONFIG
+        body["config"] = model_config
     body.update(extra)
     return body
 

@@ -2,8 +2,11 @@
 
 Steps are plain frozen data; ``conformance.client`` executes them. Strings in paths, bodies
 and header values may hold ``{variable}`` placeholders, filled from values captured by earlier
-steps (``Capture`` kinds below), from ``NewId`` steps, or from the built-in ``{llm_url}`` (the
-fake or live model's OpenAI-compatible base URL). A string that is exactly one placeholder is
+steps (``Capture`` kinds below), from ``NewId`` steps, or from the built-ins: ``{llm_url}`` (the
+fake or live model's OpenAI-compatible base URL), ``{llm_configurable}`` (the run configurable
+that points the graphs at that model: ``model_configurable``) and
+``{failing_llm_configurable}`` (the same for the fault scenarios: in live mode the base URL
+of a fake LLM the suite starts, which fails on ``fault:500`` whatever the live model). A string that is exactly one placeholder is
 replaced by the captured value itself, whatever its JSON type; elsewhere the value is
 formatted into the string.
 """
@@ -12,6 +15,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+BUILT_IN_VARIABLES: tuple[str, ...] = ("llm_url", "llm_configurable", "failing_llm_configurable")
+"""The variables every scenario run starts with (``conformance.client.run_scenario``)."""
+
+
+def model_configurable(
+    base_url: str, model: str | None = None, api_key: str | None = None
+) -> dict[str, str]:
+    """The run ``configurable`` a scenario graph reads its model from
+    (``agent.model_endpoint``): the base URL, and the model name and key only when given, so
+    that a run without them sends what the fixtures were recorded with."""
+    configurable = {"base_url": base_url}
+    if model:
+        configurable["model_name"] = model
+    if api_key:
+        configurable["custom_api_key"] = api_key
+    return configurable
+
 
 # --- what to remember from a response -------------------------------------------------------
 

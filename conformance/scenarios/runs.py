@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from conformance.scenarios._build import (
+    FAILING_MODEL_CONFIG,
     GREETING,
     SLOW_GREETING,
     WEATHER_QUESTION,
@@ -565,13 +566,19 @@ def _model_failures() -> list[Scenario]:
             description="the model answers HTTP 500: an error event ends the stream, run and "
             "thread read error, and the thread still accepts a new run",
             capability="errors",
-            # A live model does not obey the fault directive.
+            # In live mode the failing call goes to a fake LLM the suite starts (a real model
+            # obeys no fault:500); the next run's answer is the live model's.
             model_dependent=True,
             steps=(
                 create_thread(),
                 stream_run(
                     "stream",
-                    run_body("weather_agent", "fault:500", stream_mode=["values", "updates"]),
+                    run_body(
+                        "weather_agent",
+                        "fault:500",
+                        model_config=FAILING_MODEL_CONFIG,
+                        stream_mode=["values", "updates"],
+                    ),
                 ),
                 get_run(),
                 get_thread("thread_error"),
@@ -587,7 +594,8 @@ def _model_failures() -> list[Scenario]:
             name="llm_failure_wait",
             description="the model answers HTTP 500 under /runs/wait and /join: 200 with __error__",
             capability="errors",
-            # A live model does not obey the fault directive.
+            # In live mode the failing call goes to a fake LLM the suite starts (a real model
+            # obeys no fault:500); the next run's answer is the live model's.
             model_dependent=True,
             steps=(
                 create_thread(),
@@ -595,7 +603,7 @@ def _model_failures() -> list[Scenario]:
                     name="wait",
                     method="POST",
                     path="/threads/{thread_id}/runs/wait",
-                    body=run_body("weather_agent", "fault:500"),
+                    body=run_body("weather_agent", "fault:500", model_config=FAILING_MODEL_CONFIG),
                     captures=(
                         FromHeader(
                             "run_id", "content-location", r"/runs/(?P<value>[0-9a-f-]+)(?:/|$)"

@@ -7,6 +7,8 @@ import pytest
 from agent.model_endpoint import (
     DEFAULT_MODEL_NAME,
     DEFAULT_TIMEOUT_SECONDS,
+    PLACEHOLDER_API_KEY,
+    resolve_api_key,
     resolve_model_name,
     resolve_timeout_seconds,
     scenario_chat_model,
@@ -21,6 +23,19 @@ def test_model_name_from_the_run_then_the_environment(monkeypatch: pytest.Monkey
     assert resolve_model_name({"model_name": "per-run"}) == "per-run"
     with pytest.raises(TypeError, match=r"configurable\.model_name"):
         resolve_model_name({"model_name": ["a"]})
+
+
+def test_api_key_from_the_run_then_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LLM_API_KEY", raising=False)
+    assert resolve_api_key({}) == PLACEHOLDER_API_KEY
+    monkeypatch.setenv("LLM_API_KEY", "from-env")
+    assert resolve_api_key({}) == "from-env"
+    assert resolve_api_key({"custom_api_key": "per-run"}) == "per-run"
+    with pytest.raises(TypeError, match=r"configurable\.custom_api_key"):
+        resolve_api_key({"custom_api_key": 42})
+    model = scenario_chat_model({"base_url": "http://127.0.0.1:9/v1", "custom_api_key": "k1"})
+    assert model.openai_api_key is not None
+    assert model.openai_api_key.get_secret_value() == "k1"
 
 
 def test_timeout_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -16,6 +16,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -23,6 +24,7 @@ from conformance import check
 from conformance.baseline import Baseline
 from conformance.client import ScenarioError, TargetUnreachable
 from conformance.findings import Finding, Severity
+from conformance.live_mode import LIVE_STEP_TIMEOUT_SECONDS, refusing_model_url
 from conformance.processes import free_port
 from conformance.scenarios.model import Scenario
 from conformance.transcript import (
@@ -415,6 +417,8 @@ def test_cli_unreachable_target_exits_2(
         (["--header", "broken"], "expected 'Name: value'"),
         (["--graph", "broken"], "expected 'scenario_graph=target_graph'"),
         (["--concurrency", "0"], "must be at least 1"),
+        (["--llm-model", "m"], "--llm-model and --llm-api-key go with --llm live"),
+        (["--llm-api-key", "k"], "--llm-model and --llm-api-key go with --llm live"),
         (["--fixtures", "/nonexistent/dir"], "not a directory"),
     ],
 )
@@ -513,3 +517,81 @@ def test_cli_full_run_writes_every_report(
     )
     assert code == 0, out
     assert io.StringIO(out).read().count("CONFORMANT") == 1
+
+
+def test_cli_live_model_endpoint_down_exits_2_naming_it(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    fixtures_dir: Path,
+    reachable_url: str,
+    tmp_path: Path,
+) -> None:
+    ran: list[str] = []
+
+    async def runner(scenario: Scenario, base_url: str, **options: Any) -> Transcript:
+        ran.append(scenario.name)
+        return _transcript(scenario.name)
+
+    monkeypatch.setattr("conformance.client.run_scenario", runner)
+    report = tmp_path / "report.json"
+    with refusing_model_url() as llm_url:
+        code, out = _cli(
+            capsys,
+            "--target",
+            reachable_url,
+            "--llm",
+            "live",
+            "--llm-url",
+            llm_url,
+            "--fixtures",
+            str(fixtures_dir),
+            "--report-json",
+            str(report),
+        )
+    assert code == 2
+    assert f"the model endpoint {llm_url} is unreachable" in out
+    assert ran == [], "the target is not judged when the model cannot answer"
+    assert json.loads(report.read_text())["outcome"] == "could not run"
+
+
+def test_cli_live_mode_defaults_and_model_settings_reach_the_runner(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    fixtures_dir: Path,
+    fake_judge: Any,
+    reachable_url: str,
+    fake_llm_url: str,
+) -> None:
+    monkeypatch.setattr(check, "_catalogue", lambda: {"alpha": _scenario("alpha")})
+    seen: dict[str, Any] = {}
+
+    async def runner(scenario: Scenario, base_url: str, **options: Any) -> Transcript:
+        seen.update(options)
+        return _transcript(scenario.name)
+
+    monkeypatch.setattr("conformance.client.run_scenario", runner)
+    code, out = _cli(
+        capsys,
+        "--target",
+        reachable_url,
+        "--llm",
+        "live",
+        "--llm-url",
+        fake_llm_url,
+        "--llm-model",
+        "served-name",
+        "--llm-api-key",
+        "sesame",
+        "--fixtures",
+        str(fixtures_dir),
+    )
+    assert code == 0, out
+    assert seen["timeout"] == LIVE_STEP_TIMEOUT_SECONDS
+    assert (seen["llm_url"], seen["llm_model"], seen["llm_api_key"]) == (
+        fake_llm_url,
+        "served-name",
+        "sesame",
+    )
+    # the fault scenarios' model: a fake LLM the suite started for them
+    failing = urlsplit(seen["failing_llm_url"])
+    assert failing.hostname == "127.0.0.1" and failing.port != urlsplit(fake_llm_url).port

@@ -27,6 +27,7 @@ from conformance.scenarios import (
     select,
     streaming,
 )
+from conformance.scenarios.model import BUILT_IN_VARIABLES
 from conformance.scenarios.substitution import UnknownVariable, rename_graphs, substitute
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -96,7 +97,7 @@ def test_scenario_is_well_formed(scenario: Scenario) -> None:
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=_ids)
 def test_every_placeholder_is_bound_by_an_earlier_step(scenario: Scenario) -> None:
     # Captures of a background step bind at its WaitForEvents/Await; others right away.
-    bound = {"llm_url"}
+    bound = set(BUILT_IN_VARIABLES)
     background: dict[str, Request | Stream] = {}
     for step in scenario.steps:
         if isinstance(step, NewId):
@@ -131,7 +132,10 @@ def test_run_bodies_name_served_graphs_and_reach_the_model(scenario: Scenario) -
             continue
         assert graph in SERVED_GRAPHS, f"{step.name}: unknown graph {graph!r}"
         if graph in MODEL_GRAPHS and "input" in step.body:
-            assert step.body["config"]["configurable"]["base_url"] == "{llm_url}"
+            assert step.body["config"]["configurable"] in (
+                "{llm_configurable}",
+                "{failing_llm_configurable}",
+            )
         modes = step.body.get("stream_mode")
         for mode in [modes] if isinstance(modes, str) else modes or []:
             assert mode in ALL_MODES or scenario.name == "error_bad_stream_mode"

@@ -17,6 +17,7 @@
 #   FRACTAL_SRC    a checkout of the fractal-agents-runtime repository (it has apps/python);
 #                  this machine has no network but package registries, so bring it with the
 #                  session's `fetch` tool and `git --git-dir=<mirror> archive <commit> apps/python`
+#   FRACTAL_COMMIT the commit FRACTAL_SRC was taken from (recorded in fractal.versions)
 #   CONFORMANCE    the suite's CLI (default .tox/tests/bin/conformance)
 #   SUITE_ARGS     extra options for `conformance check`
 set -euo pipefail
@@ -34,13 +35,26 @@ PIDS=()
 PGDATA=""
 cleanup() {
     # Robyn forks a worker that keeps the port: each server runs in its own process group
+    local pid
     for pid in "${PIDS[@]}"; do kill -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true; done
+    # Robyn's server ignores SIGTERM: whatever of our groups is left after 5 s gets SIGKILL
+    for pid in "${PIDS[@]}"; do
+        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -9 -- "-$pid" 2>/dev/null || true
+    done
     if [[ -n "$PGDATA" ]]; then
         su postgres -c "/usr/lib/postgresql/*/bin/pg_ctl -D $PGDATA -m fast stop" >/dev/null 2>&1 || true
         rm -rf "$(dirname "$PGDATA")"
     fi
 }
 trap cleanup EXIT
+
+start_group() { # PIDFILE COMMAND...: run COMMAND in a process group of its own, its pid in PIDFILE
+    rm -f "$1"
+    setsid sh -c 'echo $$ > "$0"; exec "$@"' "$@"
+}
+
+wait_file() { for _ in $(seq 100); do [[ -s $1 ]] && return 0; sleep 0.1; done; return 1; }
 
 free_port() {
     # a free loopback port, never 2024 (the machine's own service)
@@ -123,9 +137,9 @@ aegra() {
 EOF
     port=$(free_port)
     (cd "$project" && DATABASE_URL="postgresql://postgres:postgres@127.0.0.1:$pg_port/aegra" \
-        AEGRA_CONFIG="$project/aegra.json" setsid "$venv/bin/aegra" serve --host 127.0.0.1 \
-        --port "$port" -c "$project/aegra.json" > "$OUT/aegra.server.log" 2>&1 &
-        echo $! > "$WORK/aegra.pid")
+        AEGRA_CONFIG="$project/aegra.json" start_group "$WORK/aegra.pid" "$venv/bin/aegra" serve \
+        --host 127.0.0.1 --port "$port" -c "$project/aegra.json" > "$OUT/aegra.server.log" 2>&1 &)
+    wait_file "$WORK/aegra.pid"
     PIDS+=("$(cat "$WORK/aegra.pid")")
     wait_ok "http://127.0.0.1:$port" /info
     # all graphs served unchanged: values compared, no --graph
@@ -140,7 +154,8 @@ fractal() {
         "$venv/bin/pip" install -q "$src/apps/python"
     fi
     "$venv/bin/pip" list 2>/dev/null | grep -iE "^(fractal-agents-runtime|robyn|langgraph) " | tee "$OUT/fractal.versions"
-    git -C "$src" rev-parse HEAD 2>/dev/null | tee -a "$OUT/fractal.versions" || true
+    echo "fractal-agents-runtime commit ${FRACTAL_COMMIT:-$(git -C "$src" rev-parse HEAD 2>/dev/null || echo unknown)}" \
+        | tee -a "$OUT/fractal.versions"
 
     # Its routes need a user even with auth "disabled", so enable Supabase auth with local HS256
     # verification (no call goes to SUPABASE_URL) and send a token of our own making
@@ -159,8 +174,9 @@ EOF
     mkdir -p "$WORK/fractal-run"
     (cd "$WORK/fractal-run" && ROBYN_HOST=127.0.0.1 ROBYN_PORT=$port OPENAI_API_KEY=sk-unused \
         SUPABASE_URL=http://127.0.0.1:9 SUPABASE_KEY=unused SUPABASE_JWT_SECRET=$secret \
-        setsid "$venv/bin/python" -m server > "$OUT/fractal.server.log" 2>&1 < /dev/null &
-        echo $! > "$WORK/fractal.pid")
+        start_group "$WORK/fractal.pid" "$venv/bin/python" -m server \
+        > "$OUT/fractal.server.log" 2>&1 < /dev/null &)
+    wait_file "$WORK/fractal.pid"
     PIDS+=("$(cat "$WORK/fractal.pid")")
     wait_ok "http://127.0.0.1:$port" /ok
     # It serves only its own graphs (`agent`, `research_agent`) and makes no assistant per

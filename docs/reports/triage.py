@@ -44,6 +44,7 @@ _SECONDS = re.compile(r"\b\d+(?:\.\d+)? ?s\b")
 _ARRAY_INDEX = re.compile(r"/\d+(?=/|$)")
 _LOOPBACK_PORT = re.compile(r"127\.0\.0\.1:\d+")
 _SCENARIO_STEP = re.compile(r"scenario '[^']+', step '[^']+': ")
+_TARGET_BODY = re.compile(r"; the target(?:'s body: .*| sent no body)$", re.DOTALL)
 
 
 @dataclass
@@ -59,6 +60,7 @@ class Distinct:
 
 def _fold_message(message: str) -> str:
     message = _SCENARIO_STEP.sub("", message)
+    message = _TARGET_BODY.sub("", message)
     message = _UUID.sub("<id>", message)
     message = _LOOPBACK_PORT.sub("127.0.0.1:<port>", message)
     return _SECONDS.sub("N s", message)

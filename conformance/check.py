@@ -29,7 +29,7 @@ from typing import Any, TextIO
 import httpx
 
 import conformance.client
-from conformance import data, preflight
+from conformance import data, preflight, step_findings
 from conformance.baseline import Baseline, BaselineError, load_baseline, write_baseline
 from conformance.capabilities import CAPABILITIES
 from conformance.client import ScenarioError, TargetUnreachable
@@ -75,9 +75,6 @@ FRAMING_CAPABILITY = "sse_framing"
 INCOMPLETE_RULE = "scenario.incomplete"
 """Findings of a scenario the target would not let finish (a capture found nothing, a step
 timed out): the target's doing, so a MUST failure rather than a tool error."""
-
-MISSING_STEP_RULE = "replay.missing-step"
-"""A fixture step the target's transcript lacks (``conformance.compare``)."""
 
 LIVE_LLM_RELAXATION = (
     "live LLM: the content depends on the model, so values were not compared "
@@ -362,27 +359,9 @@ async def judge_scenario(
     return dataclasses.replace(
         base,
         duration_s=time.monotonic() - started,
-        findings=tuple(name_steps_not_run(aborted, findings)),
+        findings=tuple(step_findings.settle(scenario, aborted, findings)),
         also_exercised=_rule_capabilities(transcript),
     ), transcript
-
-
-def name_steps_not_run(aborted: Sequence[Finding], findings: Sequence[Finding]) -> list[Finding]:
-    """The findings of a scenario, its ``scenario.incomplete`` first. The steps a scenario that
-    could not go on never sent are not divergences of the target: the incomplete finding names
-    them, instead of one MUST ``replay.missing-step`` each that would count one cause many times.
-    """
-    if not aborted:
-        return list(findings)
-    not_run = [finding.step for finding in findings if finding.rule == MISSING_STEP_RULE]
-    kept = [finding for finding in findings if finding.rule != MISSING_STEP_RULE]
-    if not not_run:
-        return [*aborted, *kept]
-    incomplete = aborted[0]
-    named = dataclasses.replace(
-        incomplete, message=f"{incomplete.message} (steps not run: {', '.join(not_run)})"
-    )
-    return [named, *aborted[1:], *kept]
 
 
 # --- judging a target -------------------------------------------------------------------------

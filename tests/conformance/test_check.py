@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from conformance import check
+from conformance import check, step_findings
 from conformance.baseline import Baseline
 from conformance.client import ScenarioError, TargetUnreachable
 from conformance.findings import Finding, Severity
@@ -207,7 +207,7 @@ async def test_steps_a_cut_short_scenario_never_sent_are_named_not_counted(
 ) -> None:
     def missing(step: str) -> Finding:
         return Finding(
-            rule=check.MISSING_STEP_RULE,
+            rule=step_findings.MISSING_STEP_RULE,
             severity=Severity.MUST,
             message=f"the target's transcript has no step {step!r}",
             step=step,
@@ -237,13 +237,6 @@ async def test_steps_a_cut_short_scenario_never_sent_are_named_not_counted(
     assert [f.rule for f in result.failures] == [check.INCOMPLETE_RULE, "replay.status"]
     assert result.failures[0].step == "run_deleted"
     assert result.failures[0].message.endswith("(steps not run: get_state, next_run)")
-
-
-def test_missing_steps_of_a_scenario_that_ran_to_the_end_stay_findings() -> None:
-    findings = [
-        Finding(rule=check.MISSING_STEP_RULE, severity=Severity.MUST, message="no step", step="a")
-    ]
-    assert check.name_steps_not_run([], findings) == findings
 
 
 async def test_a_judge_that_raises_is_reported_as_a_suite_error(

@@ -8,8 +8,8 @@ steps:
   ``replay.missing-step`` each (one cause counted many times);
 - a step may accept other statuses than the one ``langgraph dev`` answers
   (``Request.also_accept``): ids are opaque, so a server whose ids are not UUIDs rightly
-  answers 404 where ``langgraph dev`` refuses a malformed UUID with 422. Such a status is not a
-  ``replay.status`` finding.
+  answers 404 (no such id) where ``langgraph dev`` refuses a malformed UUID or an unknown graph
+  id with 422. Such a status is not a ``replay.status`` finding.
 
 Pure: no I/O.
 """

@@ -80,13 +80,28 @@ python312() {
     echo "${pyenv_python:-python3.12}"
 }
 
+start_fake_llm() {
+    # the suite's deterministic fake LLM, on a port we know before the servers start: the suite
+    # passes its URL to the graphs (configurable.base_url), and every server's default model
+    # endpoint points at it too, so a graph that gets no base_url stays on loopback
+    local port
+    port=$(free_port)
+    (start_group "$WORK/fake-llm.pid" "$CONFORMANCE" fake-llm --port "$port" \
+        > "$OUT/fake-llm.log" 2>&1 < /dev/null &)
+    wait_file "$WORK/fake-llm.pid"
+    PIDS+=("$(cat "$WORK/fake-llm.pid")")
+    LLM_URL=http://127.0.0.1:$port/v1
+    wait_ok "$LLM_URL" /models
+    export LLM_BASE_URL=$LLM_URL OPENAI_BASE_URL=$LLM_URL OPENAI_API_BASE=$LLM_URL
+}
+
 run_suite() { # NAME URL [conformance options...]
     local name=$1 url=$2
     shift 2
     echo "== conformance check against $name at $url (suite commit $COMMIT)"
     set +e
     # shellcheck disable=SC2086
-    "$CONFORMANCE" check --target "$url" "$@" ${SUITE_ARGS:-} \
+    "$CONFORMANCE" check --target "$url" --llm-url "$LLM_URL" "$@" ${SUITE_ARGS:-} \
         --markdown "$OUT/$name.md" --report-json "$OUT/$name.json" > "$OUT/$name.txt" 2>&1
     echo "exit $?" >> "$OUT/$name.txt"
     set -e
@@ -208,6 +223,7 @@ EOF
         --graph custom_events=agent
 }
 
+start_fake_llm
 case $TARGET in
     aegra) aegra ;;
     fractal) fractal ;;

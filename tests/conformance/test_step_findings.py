@@ -65,7 +65,7 @@ def test_a_status_the_step_accepts_is_no_finding_and_any_other_is() -> None:
     ]
 
 
-def test_only_malformed_ids_accept_a_404_in_the_catalogue() -> None:
+def test_only_ids_the_target_never_issued_accept_a_404_in_the_catalogue() -> None:
     accepting = {
         (scenario.name, step.name): step.also_accept
         for scenario in CATALOGUE.values()
@@ -76,4 +76,5 @@ def test_only_malformed_ids_accept_a_404_in_the_catalogue() -> None:
         ("error_non_uuid_path", "get_thread"): (404,),
         ("error_non_uuid_path", "get_assistant"): (404,),
         ("error_non_uuid_path", "stream"): (404,),
+        ("error_unknown_graph", "stream"): (404,),
     }

@@ -18,7 +18,10 @@
 #                  this machine has no network but package registries, so bring it with the
 #                  session's `fetch` tool and `git --git-dir=<mirror> archive <commit> apps/python`
 #   FRACTAL_COMMIT the commit FRACTAL_SRC was taken from (recorded in fractal.versions)
-#   CONFORMANCE    the suite's CLI (default .tox/tests/bin/conformance)
+#   CONFORMANCE    the suite's CLI (default .tox/tests/bin/conformance); another checkout's suite
+#                  can be run through a wrapper script (the "before" reports were made so)
+#   SUITE_COMMIT   the commit CONFORMANCE comes from, for the log (default: this checkout's HEAD)
+#   SUITE_PYTHON   the Python that starts langgraph dev (default .tox/tests/bin/python)
 #   SUITE_ARGS     extra options for `conformance check`
 set -euo pipefail
 
@@ -27,9 +30,10 @@ REPO=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=${OUT:-/tmp/thirdparty-reports}
 WORK=${WORK:-/tmp/thirdparty-work}
 CONFORMANCE=${CONFORMANCE:-$REPO/.tox/tests/bin/conformance}
-SUITE_PYTHON=$(dirname "$CONFORMANCE")/python
+# the Python that starts langgraph dev for oracle-mapped (conformance.oracle)
+SUITE_PYTHON=${SUITE_PYTHON:-$REPO/.tox/tests/bin/python}
 mkdir -p "$OUT" "$WORK"
-COMMIT=$(git -C "$REPO" rev-parse --short HEAD)
+COMMIT=${SUITE_COMMIT:-$(git -C "$REPO" rev-parse --short HEAD)}
 
 PIDS=()
 PGDATA=""

@@ -359,7 +359,7 @@ async def judge_scenario(
     return dataclasses.replace(
         base,
         duration_s=time.monotonic() - started,
-        findings=tuple(step_findings.settle(scenario, aborted, findings)),
+        findings=tuple(step_findings.settle(scenario, aborted, findings, fixture)),
         also_exercised=_rule_capabilities(transcript),
     ), transcript
 

@@ -6,6 +6,7 @@ from conformance import step_findings
 from conformance.findings import Finding, Severity
 from conformance.scenarios import CATALOGUE
 from conformance.scenarios.model import Request, Scenario
+from conformance.transcript import Chunk, Exchange, RecordedRequest, RecordedResponse, Transcript
 
 
 def _finding(rule: str, step: str, actual: object = None) -> Finding:
@@ -78,3 +79,52 @@ def test_only_ids_the_target_never_issued_accept_a_404_in_the_catalogue() -> Non
         ("error_non_uuid_path", "stream"): (404,),
         ("error_unknown_graph", "stream"): (404,),
     }
+
+
+def _fixture(*answers: tuple[str, int, bytes]) -> Transcript:
+    return Transcript(
+        scenario="ids",
+        exchanges=[
+            Exchange(
+                step=step,
+                request=RecordedRequest(method="POST", path="/x"),
+                response=RecordedResponse(
+                    status=status, headers=[], chunks=[Chunk(at_ms=1.0, data=body)] if body else []
+                ),
+            )
+            for step, status, body in answers
+        ],
+    )
+
+
+def _status(step: str, expected: int, actual: int) -> Finding:
+    return Finding(
+        rule=step_findings.STATUS_RULE,
+        severity=Severity.MUST,
+        message=f"status {actual} where langgraph dev answers {expected}",
+        step=step,
+        expected=expected,
+        actual=actual,
+    )
+
+
+def test_another_success_for_a_bodiless_success_is_a_should() -> None:
+    fixture = _fixture(("delete", 204, b""), ("cancel", 202, b""), ("get", 200, b"{}"))
+    settled = step_findings.settle(
+        _scenario(),
+        [],
+        [_status("delete", 204, 200), _status("cancel", 202, 200), _status("get", 200, 201)],
+        fixture,
+    )
+    assert [(f.step, f.severity) for f in settled] == [
+        ("delete", Severity.SHOULD),
+        ("cancel", Severity.SHOULD),
+        ("get", Severity.MUST),  # langgraph dev's answer had a body the client reads
+    ]
+    assert "has no body" in settled[0].message
+
+
+def test_an_error_for_a_bodiless_success_stays_a_must() -> None:
+    fixture = _fixture(("delete", 204, b""))
+    settled = step_findings.settle(_scenario(), [], [_status("delete", 204, 404)], fixture)
+    assert [f.severity for f in settled] == [Severity.MUST]

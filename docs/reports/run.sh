@@ -54,11 +54,20 @@ cleanup() {
 trap cleanup EXIT
 
 start_group() { # PIDFILE COMMAND...: run COMMAND in a process group of its own, its pid in PIDFILE
-    rm -f "$1"
     setsid sh -c 'echo $$ > "$0"; exec "$@"' "$@"
 }
 
-wait_file() { for _ in $(seq 100); do [[ -s $1 ]] && return 0; sleep 0.1; done; return 1; }
+wait_file() { for _ in $(seq 300); do [[ -s $1 ]] && return 0; sleep 0.1; done; return 1; }
+
+launch() { # NAME LOG COMMAND...: start COMMAND in the background in its own process group;
+    # its pid goes to $WORK/NAME.pid and PIDS (removed first: a stale file must not be read)
+    local pidfile=$WORK/$1.pid log=$2
+    shift 2
+    rm -f "$pidfile"
+    (start_group "$pidfile" "$@" > "$log" 2>&1 < /dev/null &)
+    wait_file "$pidfile"
+    PIDS+=("$(cat "$pidfile")")
+}
 
 free_port() {
     # a free loopback port, never 2024 (the machine's own service)
@@ -90,10 +99,7 @@ start_fake_llm() {
     # endpoint points at it too, so a graph that gets no base_url stays on loopback
     local port
     port=$(free_port)
-    (start_group "$WORK/fake-llm.pid" "$CONFORMANCE" fake-llm --port "$port" \
-        > "$OUT/fake-llm.log" 2>&1 < /dev/null &)
-    wait_file "$WORK/fake-llm.pid"
-    PIDS+=("$(cat "$WORK/fake-llm.pid")")
+    launch fake-llm "$OUT/fake-llm.log" "$CONFORMANCE" fake-llm --port "$port"
     LLM_URL=http://127.0.0.1:$port/v1
     wait_ok "$LLM_URL" /models
     export LLM_BASE_URL=$LLM_URL OPENAI_BASE_URL=$LLM_URL OPENAI_API_BASE=$LLM_URL
@@ -155,11 +161,11 @@ aegra() {
 }
 EOF
     port=$(free_port)
-    (cd "$project" && DATABASE_URL="postgresql://postgres:postgres@127.0.0.1:$pg_port/aegra" \
-        AEGRA_CONFIG="$project/aegra.json" start_group "$WORK/aegra.pid" "$venv/bin/aegra" serve \
-        --host 127.0.0.1 --port "$port" -c "$project/aegra.json" > "$OUT/aegra.server.log" 2>&1 &)
-    wait_file "$WORK/aegra.pid"
-    PIDS+=("$(cat "$WORK/aegra.pid")")
+    (cd "$project" && export DATABASE_URL="postgresql://postgres:postgres@127.0.0.1:$pg_port/aegra" \
+        AEGRA_CONFIG="$project/aegra.json" && launch aegra "$OUT/aegra.server.log" \
+        "$venv/bin/aegra" serve --host 127.0.0.1 --port "$port" -c "$project/aegra.json"
+        cat "$WORK/aegra.pid" > "$WORK/aegra.pid.outer")
+    PIDS+=("$(cat "$WORK/aegra.pid.outer")")
     wait_ok "http://127.0.0.1:$port" /info
     # all graphs served unchanged: values compared, no --graph
     run_suite aegra "http://127.0.0.1:$port"
@@ -191,12 +197,11 @@ EOF
 )
     port=$(free_port)
     mkdir -p "$WORK/fractal-run"
-    (cd "$WORK/fractal-run" && ROBYN_HOST=127.0.0.1 ROBYN_PORT=$port OPENAI_API_KEY=sk-unused \
-        SUPABASE_URL=http://127.0.0.1:9 SUPABASE_KEY=unused SUPABASE_JWT_SECRET=$secret \
-        start_group "$WORK/fractal.pid" "$venv/bin/python" -m server \
-        > "$OUT/fractal.server.log" 2>&1 < /dev/null &)
-    wait_file "$WORK/fractal.pid"
-    PIDS+=("$(cat "$WORK/fractal.pid")")
+    (cd "$WORK/fractal-run" && export ROBYN_HOST=127.0.0.1 ROBYN_PORT=$port \
+        OPENAI_API_KEY=sk-unused SUPABASE_URL=http://127.0.0.1:9 SUPABASE_KEY=unused \
+        SUPABASE_JWT_SECRET=$secret && launch fractal "$OUT/fractal.server.log" "$venv/bin/python" -m server
+        cat "$WORK/fractal.pid" > "$WORK/fractal.pid.outer")
+    PIDS+=("$(cat "$WORK/fractal.pid.outer")")
     wait_ok "http://127.0.0.1:$port" /ok
     # It serves only its own graphs (`agent`, `research_agent`) and makes no assistant per
     # graph: create the `agent` assistant a client would use, and map every scenario graph on it

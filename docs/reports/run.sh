@@ -4,6 +4,8 @@
 #   docs/reports/run.sh aegra            Aegra (PyPI aegra-cli/aegra-api) on a throwaway Postgres
 #   docs/reports/run.sh fractal          fractal-agents-runtime's Robyn server (needs FRACTAL_SRC)
 #   docs/reports/run.sh oracle-mapped    langgraph dev itself, mapped the way fractal is mapped
+#                                        (run it before fractal: fractal's triage uses it as the
+#                                        control, a finding they share being the mapping's)
 #
 # Run from the repository root after `python3 -m tox -e tests --notest` (the suite comes from
 # .tox/tests). Everything listens on 127.0.0.1 on free ports (never 2024); every process this
@@ -117,7 +119,12 @@ run_suite() { # NAME URL [conformance options...]
     set -e
     tail -2 "$OUT/$name.txt"
     # group the findings and apply docs/reports/verdicts.json: prints the triage table's summary
-    python3 "$REPO/docs/reports/triage.py" "$OUT/$name.json" --target "$name" \
+    local control=()
+    if [[ $name == fractal-agents-runtime && -s $OUT/oracle-mapped.json ]]; then
+        # a finding langgraph dev itself gets under the same mapping is the mapping's
+        control=(--control "$OUT/oracle-mapped.json")
+    fi
+    python3 "$REPO/docs/reports/triage.py" "$OUT/$name.json" --target "$name" "${control[@]}" \
         > "$OUT/$name.triage.md" || true
     tail -1 "$OUT/$name.triage.md"
 }

@@ -95,6 +95,33 @@ def group(report: dict[str, Any]) -> list[Distinct]:
     return list(grouped.values())
 
 
+CONTROL_VERDICT = {
+    "id": "control",
+    "verdict": "false",
+    "langgraph_dev": "gets the same finding itself, under the same --graph mapping",
+    "evidence": "the control run (run.sh oracle-mapped: langgraph dev mapped as the target is) "
+    "reports it in the same scenario: it comes from the mapping, not from the target",
+}
+
+
+def control_keys(report: dict[str, Any]) -> set[tuple[str, str, str, str]]:
+    """(scenario, rule, pointer, message) of every MUST finding of the control run."""
+    keys = set()
+    for distinct in group(report):
+        if distinct.severity != "MUST":
+            continue
+        for scenario in distinct.scenarios:
+            keys.add((scenario, distinct.rule, distinct.pointer, distinct.message))
+    return keys
+
+
+def in_control(distinct: Distinct, control: set[tuple[str, str, str, str]]) -> bool:
+    return distinct.severity == "MUST" and any(
+        (scenario, distinct.rule, distinct.pointer, distinct.message) in control
+        for scenario in distinct.scenarios
+    )
+
+
 def match(distinct: Distinct, verdicts: list[dict[str, Any]], target: str) -> dict[str, Any] | None:
     for verdict in verdicts:
         if "targets" in verdict and target not in verdict["targets"]:
@@ -117,7 +144,10 @@ def _cell(text: str, limit: int = 220) -> str:
 
 
 def render(
-    distincts: list[Distinct], verdicts: list[dict[str, Any]], target: str
+    distincts: list[Distinct],
+    verdicts: list[dict[str, Any]],
+    target: str,
+    control: set[tuple[str, str, str, str]] | None = None,
 ) -> tuple[str, dict[str, int]]:
     counts: dict[str, int] = defaultdict(int)
     rows = [
@@ -125,7 +155,11 @@ def render(
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for number, distinct in enumerate(distincts, 1):
-        verdict = match(distinct, verdicts, target)
+        verdict = (
+            CONTROL_VERDICT
+            if control and in_control(distinct, control)
+            else match(distinct, verdicts, target)
+        )
         kind = verdict["verdict"] if verdict else "untriaged"
         counts[kind] += 1
         counts[f"{kind} occurrences"] += distinct.occurrences
@@ -159,11 +193,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("report", type=Path)
     parser.add_argument("--target", required=True, help="the target's name in the verdicts file")
     parser.add_argument("--verdicts", type=Path, default=Path(__file__).with_name("verdicts.json"))
+    parser.add_argument(
+        "--control",
+        type=Path,
+        help="the JSON report of langgraph dev mapped as the target was: a MUST finding it "
+        "shares (same scenario, rule, pointer, message) is false",
+    )
     arguments = parser.parse_args(argv)
     report = json.loads(arguments.report.read_text())
     verdicts = json.loads(arguments.verdicts.read_text())
     distincts = group(report)
-    table, counts = render(distincts, verdicts, arguments.target)
+    control = control_keys(json.loads(arguments.control.read_text())) if arguments.control else None
+    table, counts = render(distincts, verdicts, arguments.target, control)
     print(table)
     print()
     occurrences = sum(distinct.occurrences for distinct in distincts)

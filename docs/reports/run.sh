@@ -152,20 +152,21 @@ aegra() {
     su postgres -c "psql -h 127.0.0.1 -p $pg_port -c 'create database aegra'" >/dev/null
 
     # Aegra loads graphs from file paths only (no `module:attr`), so its aegra.json names the
-    # files of the same graphs this repository's langgraph.json serves
+    # files of the graphs this repository's langgraph.json serves, every one of them
     local project=$WORK/aegra-project port
     mkdir -p "$project"
-    cat > "$project/aegra.json" <<EOF
-{
-  "dependencies": ["$REPO"],
-  "graphs": {
-    "agent": "$REPO/agent/graph.py:graph",
-    "weather_agent": "$REPO/agent/scenario_graphs.py:weather_agent",
-    "approval_agent": "$REPO/agent/scenario_graphs.py:approval_agent",
-    "parent_agent": "$REPO/agent/scenario_graphs.py:parent_agent",
-    "custom_events": "$REPO/agent/scenario_graphs.py:custom_events"
-  }
-}
+    python3 - "$REPO" > "$project/aegra.json" <<'EOF'
+import json, sys
+from pathlib import Path
+repo = Path(sys.argv[1])
+config = json.loads((repo / "langgraph.json").read_text())
+graphs = {}
+for graph, spec in config["graphs"].items():
+    target, _, attribute = spec.rpartition(":")
+    # ./agent/graph.py stays a file; agent.scenario_graphs becomes agent/scenario_graphs.py
+    path = repo / target if target.endswith(".py") else repo / (target.replace(".", "/") + ".py")
+    graphs[graph] = f"{path.resolve()}:{attribute}"
+print(json.dumps({"dependencies": [str(repo)], "graphs": graphs}, indent=2))
 EOF
     port=$(free_port)
     (cd "$project" && export DATABASE_URL="postgresql://postgres:postgres@127.0.0.1:$pg_port/aegra" \
@@ -216,8 +217,7 @@ EOF
         -H 'content-type: application/json' \
         -d '{"graph_id": "agent", "assistant_id": "agent", "name": "agent", "if_exists": "do_nothing"}' >/dev/null
     run_suite fractal-agents-runtime "http://127.0.0.1:$port" --header "Authorization: Bearer $token" \
-        --graph weather_agent=agent --graph approval_agent=agent --graph parent_agent=agent \
-        --graph custom_events=agent
+        "${GRAPH_MAP[@]}"
 }
 
 oracle_mapped() {
@@ -234,10 +234,14 @@ while True:
 EOF
     PIDS+=("$!")
     for _ in $(seq 120); do [[ -s $WORK/oracle.url ]] && break; sleep 1; done
-    run_suite oracle-mapped "$(cat "$WORK/oracle.url")" \
-        --graph weather_agent=agent --graph approval_agent=agent --graph parent_agent=agent \
-        --graph custom_events=agent
+    run_suite oracle-mapped "$(cat "$WORK/oracle.url")" "${GRAPH_MAP[@]}"
 }
+
+# fractal serves only its own `agent`: every graph of our langgraph.json but `agent` is mapped on it
+mapfile -t GRAPH_MAP < <(python3 -c 'import json, sys
+for graph in json.load(open(sys.argv[1]))["graphs"]:
+    if graph != "agent":
+        print(f"--graph={graph}=agent")' "$REPO/langgraph.json")
 
 start_fake_llm
 case $TARGET in

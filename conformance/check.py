@@ -29,7 +29,7 @@ from typing import Any, TextIO
 import httpx
 
 import conformance.client
-from conformance import data, preflight
+from conformance import data, preflight, step_findings
 from conformance.baseline import Baseline, BaselineError, load_baseline, write_baseline
 from conformance.capabilities import CAPABILITIES
 from conformance.client import ScenarioError, TargetUnreachable
@@ -359,7 +359,7 @@ async def judge_scenario(
     return dataclasses.replace(
         base,
         duration_s=time.monotonic() - started,
-        findings=tuple(aborted + findings),
+        findings=tuple(step_findings.settle(scenario, aborted, findings, fixture)),
         also_exercised=_rule_capabilities(transcript),
     ), transcript
 

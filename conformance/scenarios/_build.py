@@ -69,6 +69,7 @@ def stream_run(
     path: str = "/threads/{thread_id}/runs/stream",
     run_variable: str = "run_id",
     expect_status: int = 200,
+    also_accept: tuple[int, ...] = (),
     disconnect_after_events: int | None = None,
     background: bool = False,
     headers: tuple[tuple[str, str], ...] = (("accept", "text/event-stream"),),
@@ -83,14 +84,19 @@ def stream_run(
         body=body,
         headers=headers,
         expect_status=expect_status,
+        also_accept=also_accept,
         captures=captures,
         disconnect_after_events=disconnect_after_events,
         background=background,
     )
 
 
-def get(name: str, path: str, *, expect_status: int = 200) -> Request:
-    return Request(name=name, method="GET", path=path, expect_status=expect_status)
+def get(
+    name: str, path: str, *, expect_status: int = 200, also_accept: tuple[int, ...] = ()
+) -> Request:
+    return Request(
+        name=name, method="GET", path=path, expect_status=expect_status, also_accept=also_accept
+    )
 
 
 def get_run(name: str = "get_run", run_variable: str = "run_id") -> Request:

@@ -99,6 +99,9 @@ class Request:
     raw_body: bytes | None = None
     headers: tuple[tuple[str, str], ...] = ()
     expect_status: int = 200
+    also_accept: tuple[int, ...] = ()
+    """Other statuses as good for a client, each for a reason the step's scenario states (a
+    404 for a malformed id: ids are opaque); the target answering one is no finding."""
     captures: tuple[Capture, ...] = ()
     background: bool = False
     """Start it and go on with the next step; an ``Await`` step collects it later."""
@@ -120,6 +123,8 @@ class Stream:
     body: Any = None
     headers: tuple[tuple[str, str], ...] = (("accept", "text/event-stream"),)
     expect_status: int = 200
+    also_accept: tuple[int, ...] = ()
+    """As ``Request.also_accept``."""
     captures: tuple[Capture, ...] = ()
     disconnect_after_events: int | None = None
     background: bool = False

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from conformance import check
+from conformance import check, step_findings
 from conformance.baseline import Baseline
 from conformance.client import ScenarioError, TargetUnreachable
 from conformance.findings import Finding, Severity
@@ -200,6 +200,43 @@ async def test_scenario_cut_short_is_judged_and_fails(fixtures_dir: Path, fake_j
     assert [f.rule for f in result.failures] == [check.INCOMPLETE_RULE, "stream.metadata-first"]
     assert result.failures[0].step == "stream"
     assert result.also_exercised == {"sse_framing"}
+
+
+async def test_steps_a_cut_short_scenario_never_sent_are_named_not_counted(
+    fixtures_dir: Path, fake_judge: Any
+) -> None:
+    def missing(step: str) -> Finding:
+        return Finding(
+            rule=step_findings.MISSING_STEP_RULE,
+            severity=Severity.MUST,
+            message=f"the target's transcript has no step {step!r}",
+            step=step,
+        )
+
+    fake_judge["findings"]["alpha"] = [
+        _must("replay.status"),
+        missing("get_state"),
+        missing("next_run"),
+    ]
+
+    async def cut_short(scenario: Scenario, base_url: str, **options: Any) -> Transcript:
+        raise ScenarioError(
+            "did not reach 404 within 30 s",
+            scenario=scenario.name,
+            step="run_deleted",
+            transcript=_transcript(scenario.name),
+        )
+
+    result, _ = await check.judge_scenario(
+        _scenario("alpha"),
+        check.Target(url="http://x", llm_url="http://llm"),
+        fixtures_dir=fixtures_dir,
+        baseline=Baseline(),
+        runner=cut_short,
+    )
+    assert [f.rule for f in result.failures] == [check.INCOMPLETE_RULE, "replay.status"]
+    assert result.failures[0].step == "run_deleted"
+    assert result.failures[0].message.endswith("(steps not run: get_state, next_run)")
 
 
 async def test_a_judge_that_raises_is_reported_as_a_suite_error(

@@ -4,8 +4,9 @@ An *answer* is one message a chat model streamed, seen through its token events:
 ``messages`` events of ``messages-tuple`` mode carrying its chunks, or the ``messages/partial``
 events of ``messages`` mode carrying it as accumulated so far. Messages a node returned whole
 (a tool's result, a summary built without a model) legitimately come in one event, so only
-messages known to come from a model stream are judged: an ``AIMessageChunk``, or a message
-whose metadata names the model (``ls_model_type``/``ls_provider``, as LangChain sets them).
+messages known to come from a model stream are judged: a message whose metadata names the
+model (``ls_model_type``/``ls_provider``, as LangChain sets them), or an ``AIMessageChunk``
+named after a model call's run (``lc_run--...``).
 """
 
 from __future__ import annotations
@@ -60,9 +61,14 @@ def _text(content: Any) -> str:
 
 
 def _from_model(message: Mapping[str, Any], metadata: Any) -> bool:
-    if message.get("type") == "AIMessageChunk":
+    if isinstance(metadata, Mapping) and any(key in metadata for key in _MODEL_METADATA_KEYS):
         return True
-    return isinstance(metadata, Mapping) and any(key in metadata for key in _MODEL_METADATA_KEYS)
+    # A chunk type alone proves nothing: a server may send an AI message a node wrote whole (a
+    # parent graph re-emitting its subgraph's answer) as an ``AIMessageChunk``; only a model
+    # call's run names its message ``lc_run--...``
+    return message.get("type") == "AIMessageChunk" and str(message.get("id", "")).startswith(
+        MODEL_MESSAGE_ID_PREFIX
+    )
 
 
 def model_answers(context: StreamContext) -> list[Answer]:

@@ -632,6 +632,23 @@ def test_a_message_a_node_returned_whole_is_one_event_legally() -> None:
     assert _rules(stream(sse(*events), request_body=body)) == []
 
 
+def test_a_node_written_message_sent_as_a_chunk_is_still_not_a_model_answer() -> None:
+    # Aegra 0.11 sends the summary a parent node wrote as an ``AIMessageChunk`` (langgraph dev:
+    # ``ai``), with no model in its metadata: its id, not its type, tells it is no model's.
+    summary = {"type": "AIMessageChunk", "content": "Summary: Hello! How can I help you?"}
+    node_summary = {**summary, "id": "75b27307-43eb-4b3a-b63f-3dca984e20bc"}
+    node_metadata = {"langgraph_node": "summarise", "ls_integration": "langchain_chat_model"}
+    body = {"assistant_id": "a", "stream_mode": "messages-tuple"}
+    events = [metadata(), ("messages", [node_summary, node_metadata])]
+    assert _rules(stream(sse(*events), request_body=body)) == []
+    # the same chunk from a model call's run, or with the model named, is judged
+    model_summary = {**summary, "id": AI_ID}
+    events = [metadata(), ("messages", [model_summary, node_metadata])]
+    assert _rules(stream(sse(*events), request_body=body)) == [("messages.token-events", 1)]
+    events = [metadata(), ("messages", [node_summary, _MODEL_METADATA])]
+    assert _rules(stream(sse(*events), request_body=body)) == [("messages.token-events", 1)]
+
+
 def test_a_short_answer_may_come_in_one_event() -> None:
     events = [metadata(), ("messages", [_chunk("Hi there!"), _MODEL_METADATA])]
     body = {"assistant_id": "a", "stream_mode": "messages-tuple"}

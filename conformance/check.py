@@ -33,7 +33,7 @@ from conformance import data, preflight
 from conformance.baseline import Baseline, BaselineError, load_baseline, write_baseline
 from conformance.capabilities import CAPABILITIES
 from conformance.client import ScenarioError, TargetUnreachable
-from conformance.compare import RELAXATIONS, compare
+from conformance.compare import RELAXATIONS, Relax, compare
 from conformance.extras import MissingExtra, require
 from conformance.findings import Finding, Severity
 from conformance.ignore import IgnoreRule, parse_ignore, split
@@ -72,12 +72,12 @@ INCOMPLETE_RULE = "scenario.incomplete"
 timed out): the target's doing, so a MUST failure rather than a tool error."""
 
 LIVE_LLM_RELAXATION = (
-    "live LLM: the content depends on the model, so values were not compared "
-    "(rules, event order and payload shapes only)"
+    "live LLM: judged in the live-model mode (what the model decides is relaxed; statuses, "
+    "errors, lifecycle, store and resumability compared)"
 )
 GRAPH_MAP_RELAXATION = (
-    "graphs mapped with --graph: the target runs its own graphs, so values were not "
-    "compared (rules, event order and payload shapes only)"
+    "graphs mapped with --graph: judged in the mapped-graph mode (what the graph decides is "
+    "relaxed; statuses, errors, lifecycle, store and resumability compared)"
 )
 
 
@@ -189,18 +189,51 @@ def _catalogue() -> Mapping[str, Any]:
 # --- judging one scenario ---------------------------------------------------------------------
 
 
-def relaxation(scenario: Any, *, llm_mode: str, graph_map: Mapping[str, str]) -> str:
-    """Why this scenario's values are not compared; empty when they are."""
-    if graph_map:
-        return GRAPH_MAP_RELAXATION
+def scenario_graphs(scenario: Any) -> frozenset[str]:
+    """The graph ids a scenario names (top-level ``assistant_id``/``graph_id`` of its request
+    bodies, the fields ``--graph`` renames); captured ids (``{assistant_id}``) are not."""
+    graphs: set[str] = set()
+    for step in scenario.steps:
+        body = getattr(step, "body", None)
+        if not isinstance(body, dict):
+            continue
+        for key in ("assistant_id", "graph_id"):
+            value = body.get(key)
+            if isinstance(value, str) and value and "{" not in value:
+                graphs.add(value)
+    return frozenset(graphs)
+
+
+def relaxations(scenario: Any, *, llm_mode: str, graph_map: Mapping[str, str]) -> frozenset[Relax]:
+    """The comparison modes this scenario is judged in: ``Relax.GRAPH`` when it runs a graph
+    that ``--graph`` mapped to one of the target's, ``Relax.MODEL`` when a live model
+    decides its content."""
+    modes: set[Relax] = set()
+    if scenario_graphs(scenario) & set(graph_map):
+        modes.add(Relax.GRAPH)
     if llm_mode == "live" and scenario.model_dependent:
-        return LIVE_LLM_RELAXATION
-    return ""
+        modes.add(Relax.MODEL)
+    return frozenset(modes)
 
 
-def relaxed_comparisons_note() -> str:
-    """What a relaxed comparison leaves out, in the comparison's own words."""
-    return "where values are not compared: " + "; ".join(RELAXATIONS)
+def relaxation(scenario: Any, *, llm_mode: str, graph_map: Mapping[str, str]) -> str:
+    """Why this scenario is judged in a relaxed mode; empty when it is compared exactly."""
+    modes = relaxations(scenario, llm_mode=llm_mode, graph_map=graph_map)
+    reasons = []
+    if Relax.GRAPH in modes:
+        reasons.append(GRAPH_MAP_RELAXATION)
+    if Relax.MODEL in modes:
+        reasons.append(LIVE_LLM_RELAXATION)
+    return "; ".join(reasons)
+
+
+def relaxed_comparisons_note(modes: frozenset[Relax] = frozenset(Relax)) -> str:
+    """What each relaxed mode leaves out, in the comparison's own words."""
+    return "; ".join(
+        f"{mode.value} mode relaxes: " + "; ".join(RELAXATIONS[mode])
+        for mode in Relax
+        if mode in modes
+    )
 
 
 def judge_transcript(
@@ -208,13 +241,19 @@ def judge_transcript(
     fixture: Transcript,
     actual: Transcript,
     *,
-    compare_values: bool,
+    relax: frozenset[Relax] = frozenset(),
+    graph_map: Mapping[str, str] | None = None,
+    compare_values: bool | None = None,
     live_model: bool = False,
 ) -> list[Finding]:
     """Rule findings on the target's own streams, then the replay comparison with the
     fixture. Pure: no I/O. ``live_model``: the target's graphs ran on a real model."""
+    if compare_values is False and not relax:
+        relax = frozenset(Relax)
     findings = list(check_transcript(actual, live_model=live_model))
-    findings += compare(normalise(fixture), normalise(actual), compare_values=compare_values)
+    findings += compare(
+        normalise(fixture), normalise(actual), relax=relax, graph_map=graph_map or {}
+    )
     return [
         finding if finding.scenario else dataclasses.replace(finding, scenario=scenario_name)
         for finding in findings
@@ -322,7 +361,8 @@ async def judge_scenario(
             scenario.name,
             fixture,
             transcript,
-            compare_values=not relaxed,
+            relax=relaxations(scenario, llm_mode=target.llm_mode, graph_map=target.graph_map),
+            graph_map=target.graph_map,
             live_model=target.llm_mode == "live",
         )
     except Exception as error:  # the judges promise never to raise; if one does, say so
@@ -378,8 +418,11 @@ async def check_target(
     run.baseline_path = baseline.path
     if target.graph_map and GRAPH_MAP_RELAXATION not in run.notes:
         run.notes.append(GRAPH_MAP_RELAXATION)
-    if any(relaxation(s, llm_mode=target.llm_mode, graph_map=target.graph_map) for s in scenarios):
-        run.notes.append(relaxed_comparisons_note())
+    modes = frozenset().union(
+        *(relaxations(s, llm_mode=target.llm_mode, graph_map=target.graph_map) for s in scenarios)
+    )
+    if modes:
+        run.notes.append(relaxed_comparisons_note(modes))
     started = time.monotonic()
     results: dict[str, ScenarioResult] = {}
     result = CheckResult(run=run, scenarios=[])

@@ -22,9 +22,10 @@ import pytest
 from conformance import check
 from conformance.baseline import Baseline
 from conformance.client import ScenarioError, TargetUnreachable
+from conformance.compare import Relax
 from conformance.findings import Finding, Severity
 from conformance.processes import free_port
-from conformance.scenarios.model import Scenario
+from conformance.scenarios.model import Request, Scenario
 from conformance.transcript import (
     Chunk,
     Exchange,
@@ -41,7 +42,7 @@ def _scenario(name: str, capability: str = "runs", *, model_dependent: bool = Tr
         description=f"{name} story",
         capability=capability,
         model_dependent=model_dependent,
-        steps=(),
+        steps=(Request("run", "POST", "/runs/wait", body={"assistant_id": "agent"}),),
     )
 
 
@@ -75,18 +76,19 @@ def fixtures_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def fake_judge(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    """Judge by a table: scenario -> findings; records the compare_values each one got."""
-    table: dict[str, Any] = {"findings": {}, "compare_values": {}}
+    """Judge by a table: scenario -> findings; records the relaxed modes each one got."""
+    table: dict[str, Any] = {"findings": {}, "relax": {}}
 
     def judge(
         name: str,
         fixture: Transcript,
         actual: Transcript,
         *,
-        compare_values: bool,
+        relax: Any,
+        graph_map: Any,
         live_model: bool = False,
-    ):
-        table["compare_values"][name] = compare_values
+    ) -> list[Finding]:
+        table["relax"][name] = relax
         table.setdefault("live_model", {})[name] = live_model
         return list(table["findings"].get(name, []))
 
@@ -157,7 +159,13 @@ def test_relaxation_for_live_llm_and_mapped_graphs() -> None:
     assert check.relaxation(model, llm_mode="live", graph_map={}) == check.LIVE_LLM_RELAXATION
     assert check.relaxation(fixed, llm_mode="live", graph_map={}) == ""
     assert (
-        check.relaxation(fixed, llm_mode="fake", graph_map={"a": "b"}) == check.GRAPH_MAP_RELAXATION
+        check.relaxation(fixed, llm_mode="fake", graph_map={"agent": "b"})
+        == check.GRAPH_MAP_RELAXATION
+    )
+    # a mapped graph the scenario does not run relaxes nothing
+    assert check.relaxation(fixed, llm_mode="fake", graph_map={"other": "b"}) == ""
+    assert check.relaxations(model, llm_mode="live", graph_map={"agent": "b"}) == frozenset(
+        {Relax.GRAPH, Relax.MODEL}
     )
 
 
@@ -265,12 +273,13 @@ async def test_check_target_bounds_concurrency_and_keeps_order(
     assert [r.name for r in result.scenarios] == ["alpha", "beta", "gamma", "delta"]
     assert result.exit_code == 0
     # live LLM, model-dependent scenarios: values never compared, and the report says so
-    assert set(fake_judge["compare_values"].values()) == {False}
+    assert set(fake_judge["relax"].values()) == {frozenset({Relax.MODEL})}
     # ... and the rules know the model is real: its tokens are judged by their timing
     assert set(fake_judge["live_model"].values()) == {True}
     assert all(r.relaxed == check.LIVE_LLM_RELAXATION for r in result.scenarios)
-    assert check.relaxed_comparisons_note() in result.run.notes
-    assert "values not compared" in check.relaxed_comparisons_note()
+    note = check.relaxed_comparisons_note(frozenset({Relax.MODEL}))
+    assert note in result.run.notes
+    assert "live model mode relaxes" in note and "mapped graph" not in note
 
 
 async def test_baseline_expected_new_and_stale(
@@ -365,7 +374,7 @@ async def test_mapped_graphs_are_judged_by_shapes_and_the_report_says_so(
         fixtures_dir=fixtures_dir,
         runner=_runner,
     )
-    assert fake_judge["compare_values"] == {"alpha": False}
+    assert fake_judge["relax"] == {"alpha": frozenset({Relax.GRAPH})}
     assert check.GRAPH_MAP_RELAXATION in result.run.notes
     assert result.run.graph_map == {"agent": "mine"}
 

@@ -189,13 +189,14 @@ def _catalogue() -> Mapping[str, Any]:
 # --- judging one scenario ---------------------------------------------------------------------
 
 
-def scenario_graphs(scenario: Any) -> frozenset[str]:
-    """The graph ids a scenario names (top-level ``assistant_id``/``graph_id`` of its request
-    bodies, the fields ``--graph`` renames); captured ids (``{assistant_id}``) are not."""
+def graphs_of(scenario: Any) -> frozenset[str]:
+    """The graph ids a scenario runs (top-level ``assistant_id``/``graph_id`` of its request
+    bodies, the fields ``--graph`` renames); captured ids (``{assistant_id}``) are not, nor
+    graphs named by a step that expects an error (``no_such_graph``)."""
     graphs: set[str] = set()
     for step in scenario.steps:
         body = getattr(step, "body", None)
-        if not isinstance(body, dict):
+        if not isinstance(body, dict) or getattr(step, "expect_status", 200) >= 400:
             continue
         for key in ("assistant_id", "graph_id"):
             value = body.get(key)
@@ -209,7 +210,7 @@ def relaxations(scenario: Any, *, llm_mode: str, graph_map: Mapping[str, str]) -
     that ``--graph`` mapped to one of the target's, ``Relax.MODEL`` when a live model
     decides its content."""
     modes: set[Relax] = set()
-    if scenario_graphs(scenario) & set(graph_map):
+    if graphs_of(scenario) & set(graph_map):
         modes.add(Relax.GRAPH)
     if llm_mode == "live" and scenario.model_dependent:
         modes.add(Relax.MODEL)
@@ -286,6 +287,52 @@ class Target:
     """Create (and afterwards delete) an assistant for a graph the target has none for."""
     ignore: tuple[IgnoreRule, ...] = ()
     """Fields and pointers left out of the verdict (``--ignore``)."""
+    served_graphs: frozenset[str] | None = None
+    """The graph ids the target serves; None: not known, every graph is assumed served
+    (``check_target`` asks the target when it is None)."""
+
+
+def not_tested_reason(scenario: Any, target: Target) -> str:
+    """Why ``scenario`` cannot be run against ``target``; empty when it can."""
+    if target.served_graphs is None:
+        return ""
+    needed = {
+        target.graph_map.get(graph, graph)
+        for graph in graphs_of(scenario)
+        if graph not in target.assistants
+    }
+    unserved = sorted(needed - target.served_graphs)
+    if not unserved:
+        return ""
+    return (
+        f"the target does not serve the graph(s) {', '.join(unserved)} "
+        f"(it serves: {', '.join(sorted(target.served_graphs)) or 'none'}); map one of its "
+        "own with --graph OURS=THEIRS"
+    )
+
+
+async def served_graphs(
+    url: str, headers: Mapping[str, str], timeout: float = 10.0
+) -> frozenset[str] | None:
+    """The graph ids of the target's assistants (a server makes one per graph it serves, as
+    ``langgraph dev`` does); None when it cannot tell (an error, no assistant at all)."""
+    graphs: set[str] = set()
+    try:
+        async with httpx.AsyncClient(timeout=timeout) as http:
+            response = await http.post(
+                url.rstrip("/") + "/assistants/search",
+                json={"limit": 1000, "offset": 0},
+                headers=dict(headers),
+            )
+        found = response.json() if response.status_code == 200 else None
+    except (httpx.HTTPError, ValueError):
+        return None
+    if not isinstance(found, list):
+        return None
+    for assistant in found:
+        if isinstance(assistant, dict) and isinstance(assistant.get("graph_id"), str):
+            graphs.add(assistant["graph_id"])
+    return frozenset(graphs) or None
 
 
 async def judge_scenario(
@@ -311,6 +358,9 @@ async def judge_scenario(
         relaxed=relaxed,
     )
     started = time.monotonic()
+    reason = not_tested_reason(scenario, target)
+    if reason:
+        return dataclasses.replace(base, not_tested=reason), None
     fixture_path = fixtures_dir / f"{scenario.name}.json"
     try:
         fixture = load(fixture_path)
@@ -384,7 +434,7 @@ async def judge_scenario(
 
 
 def stale_entries(baseline: Baseline, results: Sequence[ScenarioResult]) -> list[StaleEntry]:
-    judged = {r.name for r in results if not r.error}
+    judged = {r.name for r in results if not r.error and not r.not_tested}
     failing = {r.name: [f for f in r.findings if f.is_failure] for r in results}
     return [StaleEntry(s, rule) for s, rule in baseline.stale(failing, judged)]
 
@@ -429,13 +479,20 @@ async def check_target(
     if not scenarios:
         result.fatal_error = "no scenario selected: nothing to check"
         return result
+    if target.served_graphs is None:
+        target = dataclasses.replace(
+            target, served_graphs=await served_graphs(target.url, target.headers)
+        )
+    # Scenarios on graphs the target does not serve are NOT TESTED (judge_scenario says why):
+    # the set-up must not try to make assistants for them.
+    runnable = [s for s in scenarios if not not_tested_reason(s, target)]
     async with httpx.AsyncClient(
         base_url=target.url.rstrip("/"), headers=dict(target.headers), timeout=target.timeout
     ) as http:
         context = preflight.PreflightContext(
             url=target.url,
             http=http,
-            scenarios=scenarios,
+            scenarios=runnable,
             llm_url=target.llm_url,
             llm_mode=target.llm_mode,
             named_assistants=target.assistants,

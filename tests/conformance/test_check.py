@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
+import functools
 import http.server
 import io
 import json
@@ -522,3 +524,43 @@ def test_cli_full_run_writes_every_report(
     )
     assert code == 0, out
     assert io.StringIO(out).read().count("CONFORMANT") == 1
+
+
+async def test_scenario_on_a_graph_the_target_does_not_serve_is_not_tested(
+    fixtures_dir: Path, fake_judge: Any
+) -> None:
+    ran: list[str] = []
+
+    async def runner(scenario: Scenario, base_url: str, **options: Any) -> Transcript:
+        ran.append(scenario.name)
+        return _transcript(scenario.name)
+
+    judge = functools.partial(
+        check.judge_scenario, fixtures_dir=fixtures_dir, baseline=Baseline(), runner=runner
+    )
+    serves_other = check.Target(url="http://x", llm_url="u", served_graphs=frozenset({"other"}))
+    result, transcript = await judge(_scenario("alpha"), serves_other)
+    assert result.status.value == "not tested" and transcript is None and ran == []
+    assert "does not serve the graph(s) agent" in result.not_tested
+    # mapped onto a graph it serves: run and judged
+    mapped = dataclasses.replace(serves_other, graph_map={"agent": "other"})
+    result, _ = await judge(_scenario("alpha"), mapped)
+    assert result.status.value == "pass" and ran == ["alpha"]
+    # unknown served graphs: everything is run
+    result, _ = await judge(_scenario("alpha"), check.Target(url="http://x", llm_url="u"))
+    assert result.status.value == "pass"
+
+
+def test_scenario_graphs_skip_captured_ids_and_graphs_expected_to_fail() -> None:
+    scenario = Scenario(
+        name="s",
+        description="",
+        capability="runs",
+        model_dependent=False,
+        steps=(
+            Request("a", "POST", "/assistants", body={"graph_id": "weather_agent"}),
+            Request("b", "POST", "/runs/wait", body={"assistant_id": "{assistant_id}"}),
+            Request("c", "POST", "/runs", body={"assistant_id": "nope"}, expect_status=422),
+        ),
+    )
+    assert check.graphs_of(scenario) == frozenset({"weather_agent"})

@@ -198,8 +198,12 @@ def graphs_of(scenario: Any) -> frozenset[str]:
         body = getattr(step, "body", None)
         if not isinstance(body, dict) or getattr(step, "expect_status", 200) >= 400:
             continue
-        for key in ("assistant_id", "graph_id"):
-            value = body.get(key)
+        metadata = body.get("metadata")
+        # A thread whose state is written without a run names its graph in its metadata.
+        values = [body.get("assistant_id"), body.get("graph_id")]
+        if isinstance(metadata, dict):
+            values.append(metadata.get("graph_id"))
+        for value in values:
             if isinstance(value, str) and value and "{" not in value:
                 graphs.add(value)
     return frozenset(graphs)

@@ -30,7 +30,13 @@ import httpx
 
 import conformance.client
 from conformance import data, preflight
-from conformance.baseline import Baseline, BaselineError, load_baseline, write_baseline
+from conformance.baseline import (
+    Baseline,
+    BaselineError,
+    finding_id,
+    load_baseline,
+    write_baseline,
+)
 from conformance.capabilities import CAPABILITIES
 from conformance.client import ScenarioError, TargetUnreachable
 from conformance.compare import RELAXATIONS, Relax, compare
@@ -936,7 +942,12 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     if args.write_baseline:
         write_baseline(
             args.write_baseline,
-            ((s.name, f.rule) for s in result.scenarios for f in s.findings if f.is_failure),
+            (
+                (s.name, finding_id(s.name, f).partition("::")[2])
+                for s in result.scenarios
+                for f in s.findings
+                if f.is_failure
+            ),
         )
     out.write(summary(report))
     return int(result.exit_code)

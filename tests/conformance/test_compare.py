@@ -1,4 +1,5 @@
-"""The replay comparison: first divergence per exchange, by rule, with relaxations."""
+"""The replay comparison: every divergence per exchange, grouped by rule, capped; severity
+from the client contract; the named relaxed modes."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from conformance import compare as compare_module
 from conformance.compare import REPLAY_RULES, Relax, compare
 from conformance.findings import Finding, Severity
 from conformance.normalise import normalise
@@ -403,3 +405,170 @@ def test_never_raises_on_garbage() -> None:
     other = [_exchange("s", b"event: x\ndata: [1,\n\n")]
     findings = _compare(garbage, other) + _compare(other, garbage)
     assert all(f.rule in REPLAY_RULES for f in findings)
+
+
+# --- contract severities, every divergence, ids -------------------------------------------------
+
+THREAD_A = "1f0b6c3e-4444-7000-8000-00000000dddd"
+
+
+def _json(step: str, body: Any, *, path: str = "/threads", method: str = "POST", **extra: Any):
+    exchange = _exchange(step, json.dumps(body).encode(), headers=JSON, path=path, **extra)
+    return dataclasses.replace(
+        exchange, request=dataclasses.replace(exchange.request, method=method)
+    )
+
+
+def test_event_stream_without_charset_is_not_a_must() -> None:
+    bare = [("content-type", "text/event-stream"), ("cache-control", "no-store")]
+    findings = _compare([_exchange("s", _stream())], [_exchange("s", _stream(), headers=bare)])
+    assert [(f.rule, f.severity) for f in findings] == [("replay.header", Severity.SHOULD)]
+    assert "clients read only the media type" in findings[0].message
+
+
+@pytest.mark.parametrize(
+    ("thread", "run"),
+    [
+        ("4a1c0f5e2b7d4e8f9a0b1c2d3e4f5a6b", "5b2d1e6f3c8e4f9a0b1c2d3e4f5a6b7c"),  # dashless
+        ("01HZX3J8Q4M5N6P7R8S9T0V1W2", "01HZX3J8Q4M5N6P7R8S9T0V1W3"),  # ULID
+        ("thr_8f3a92c1d4e5", "run_77b2c9e0f1a3"),  # a format of the server's own
+    ],
+)
+def test_ids_are_opaque_when_used_consistently(thread: str, run: str) -> None:
+    def session(thread_id: str, run_id: str) -> list[Exchange]:
+        location = f"/threads/{thread_id}/runs/{run_id}/stream"
+        return [
+            _json("create", {"thread_id": thread_id}),
+            _exchange(
+                "stream",
+                _stream(run_id),
+                headers=[*SSE, ("content-location", location)],
+                path=f"/threads/{thread_id}/runs/stream",
+            ),
+        ]
+
+    expected = session(THREAD_A, RUN_A)
+    assert _compare(expected, session(thread, run)) == []
+    # the Location names another run than the stream's metadata: a finding, with its cause
+    swapped = session(thread, run)
+    wrong = dataclasses.replace(
+        swapped[1],
+        response=dataclasses.replace(
+            swapped[1].response,
+            headers=[*SSE, ("content-location", f"/threads/{thread}/runs/{thread}/stream")],
+        ),
+    )
+    findings = _compare(expected, [swapped[0], wrong])
+    assert findings and findings[0].rule == "replay.header"
+    assert "not the one the protocol returned" in findings[0].message
+
+
+def test_duplicate_protocol_header_is_a_finding() -> None:
+    twice = [*SSE, ("content-type", "text/event-stream")]
+    findings = _compare([_exchange("s", _stream())], [_exchange("s", _stream(), headers=twice)])
+    assert any("sent 2 times" in f.message and f.severity is Severity.MUST for f in findings)
+
+
+def test_unexpected_status_shows_method_path_and_body() -> None:
+    findings = _compare(
+        [_json("get", {"thread_id": THREAD_A}, path="/threads/t", method="GET")],
+        [_json("get", {"detail": "boom"}, path="/threads/t", method="GET", status=500)],
+    )
+    assert _summary(findings) == [("replay.status", "get", None, "")]
+    assert "GET /threads/t: status 500 where langgraph dev answers 200" in findings[0].message
+    assert '{"detail":"boom"}' in findings[0].message
+
+
+def test_a_header_difference_hides_no_body_difference_and_findings_are_capped() -> None:
+    expected = {f"k{i}": i for i in range(9)}
+    actual = {f"k{i}": -i - 1 for i in range(9)}
+    findings = _compare(
+        [_json("r", expected, path="/store/items/search")],
+        [
+            _exchange(
+                "r",
+                json.dumps(actual).encode(),
+                headers=[("content-type", "text/plain")],
+                path="/store/items/search",
+            )
+        ],
+    )
+    rules = [f.rule for f in findings]
+    assert rules.count("replay.header") == 1
+    assert rules.count("replay.value") == compare_module.MAX_PER_RULE + 1
+    assert "and 4 more divergence(s)" in findings[-1].message
+
+
+def test_severity_follows_the_client_contract() -> None:
+    run = {
+        "run_id": RUN_A,
+        "thread_id": THREAD_A,
+        "assistant_id": "a",
+        "created_at": "2025-01-01T00:00:00Z",
+        "updated_at": "2025-01-01T00:00:00Z",
+        "status": "success",
+        "metadata": {},
+        "multitask_strategy": "reject",
+        "kwargs": {"checkpoint_during": True},
+    }
+    path = f"/threads/{THREAD_A}/runs/{RUN_A}"
+    findings = _compare(
+        [_json("get", run, path=path, method="GET")],
+        [_json("get", {**run, "kwargs": {}, "status": "error"}, path=path, method="GET")],
+    )
+    assert [(f.rule, f.pointer, f.severity) for f in findings] == [
+        ("replay.shape", "/kwargs/checkpoint_during", Severity.SHOULD),
+        ("replay.value", "/status", Severity.MUST),
+    ]
+    without_run_id = {key: value for key, value in run.items() if key != "run_id"}
+    findings = _compare(
+        [_json("get", run, path=path, method="GET")],
+        [_json("get", without_run_id, path=path, method="GET")],
+    )
+    assert [(f.pointer, f.severity) for f in findings] == [("/run_id", Severity.MUST)]
+
+
+def test_an_id_key_is_matched_where_it_stands_not_by_number() -> None:
+    # The target leaves out one id early on: later ids get other numbers, and an object keyed
+    # by an id must still be paired with the recorded one.
+    task = "1f0b6c3e-5555-7000-8000-00000000eeee"
+    expected = [
+        _json("a", {"id": RUN_A, "other": RUN_B}),
+        _json("b", {"interrupts": {task: [{"id": "x", "value": 1}]}}),
+    ]
+    actual = [
+        _json("a", {"id": RUN_A}),
+        _json("b", {"interrupts": {task: [{"id": "x", "value": 1}]}}),
+    ]
+    findings = _compare(expected, actual)
+    assert [(f.step, f.pointer) for f in findings] == [("a", "/other")]
+
+
+def test_server_chosen_defaults_and_versions_are_not_values() -> None:
+    recorded = {"assistant_id": RUN_A, "name": "weather_agent", "description": None}
+    theirs = {"assistant_id": RUN_B, "name": "Untitled", "description": None}
+    path = "/assistants"
+    assert _compare([_json("c", recorded, path=path)], [_json("c", theirs, path=path)]) == []
+    # when the client chose the name, it is a value
+    chosen = [_json("c", recorded, path=path)]
+    chosen[0] = dataclasses.replace(
+        chosen[0], request=dataclasses.replace(chosen[0].request, body={"name": "weather_agent"})
+    )
+    findings = _compare(chosen, [_json("c", theirs, path=path)])
+    assert [f.pointer for f in findings] == ["/name"]
+    versions = ({"metadata": {"api": "0.16.7"}}, {"metadata": {"api": "0.6.0"}})
+    assert _compare([_json("v", versions[0])], [_json("v", versions[1])]) == []
+
+
+def test_an_end_event_payload_must_agree_with_how_the_run_ended() -> None:
+    failed = _sse(("metadata", {"run_id": RUN_A}), ("error", {"error": "E", "message": "m"}))
+    lying = failed + _sse(("end", {"status": "success"}))
+    findings = _compare([_exchange("s", failed)], [_exchange("s", lying)])
+    assert _summary(findings) == [("replay.end-event", "s", 2, "/status")]
+    assert findings[0].severity is Severity.MUST
+    honest = failed + _sse(("end", {"status": "error"}))
+    assert _compare([_exchange("s", failed)], [_exchange("s", honest)]) == []
+    ok = _stream() + _sse(("end", {"status": "error"}))
+    assert _summary(_compare([_exchange("s", _stream())], [_exchange("s", ok)])) == [
+        ("replay.end-event", "s", 5, "/status")
+    ]

@@ -324,8 +324,10 @@ def not_tested_reason(scenario: Any, target: Target) -> str:
 async def served_graphs(
     url: str, headers: Mapping[str, str], timeout: float = 10.0
 ) -> frozenset[str] | None:
-    """The graph ids of the target's assistants (a server makes one per graph it serves, as
-    ``langgraph dev`` does); None when it cannot tell (an error, no assistant at all)."""
+    """The graph ids of the target's system assistants (``metadata.created_by == "system"``:
+    a server makes one per graph it serves, as ``langgraph dev`` does); None when it cannot
+    tell (an error, no system assistant): then every graph is assumed served. Assistants a
+    user created say nothing about what else is served."""
     graphs: set[str] = set()
     try:
         async with httpx.AsyncClient(timeout=timeout) as http:
@@ -340,7 +342,10 @@ async def served_graphs(
     if not isinstance(found, list):
         return None
     for assistant in found:
-        if isinstance(assistant, dict) and isinstance(assistant.get("graph_id"), str):
+        if not isinstance(assistant, dict) or not isinstance(assistant.get("graph_id"), str):
+            continue
+        metadata = assistant.get("metadata")
+        if isinstance(metadata, dict) and metadata.get("created_by") == "system":
             graphs.add(assistant["graph_id"])
     return frozenset(graphs) or None
 

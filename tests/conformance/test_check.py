@@ -564,3 +564,51 @@ def test_scenario_graphs_skip_captured_ids_and_graphs_expected_to_fail() -> None
         ),
     )
     assert check.graphs_of(scenario) == frozenset({"weather_agent"})
+
+
+def _serve_json(status: int, body: bytes) -> tuple[http.server.HTTPServer, str]:
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("content-length", 0)))
+            self.send_response(status)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            return
+
+    server = http.server.HTTPServer(("127.0.0.1", free_port()), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "served"),
+    [
+        (
+            200,
+            [
+                {"graph_id": "agent", "metadata": {"created_by": "system"}},
+                {"graph_id": "weather_agent", "metadata": {"created_by": "system"}},
+                {"graph_id": "custom_events", "metadata": {}},
+            ],
+            frozenset({"agent", "weather_agent"}),
+        ),
+        # only assistants a user made: nothing is known about the graphs served
+        (200, [{"graph_id": "agent", "metadata": {}}], None),
+        (200, {"assistants": []}, None),
+        (401, {"detail": "no"}, None),
+    ],
+)
+async def test_served_graphs_come_from_system_assistants(
+    status: int, body: Any, served: frozenset[str] | None
+) -> None:
+    server, url = _serve_json(status, json.dumps(body).encode())
+    try:
+        assert await check.served_graphs(url, {}) == served
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert await check.served_graphs(f"http://127.0.0.1:{free_port()}", {}) is None

@@ -572,3 +572,29 @@ def test_an_end_event_payload_must_agree_with_how_the_run_ended() -> None:
     assert _summary(_compare([_exchange("s", _stream())], [_exchange("s", ok)])) == [
         ("replay.end-event", "s", 5, "/status")
     ]
+
+
+@pytest.mark.parametrize("mode", [Relax.GRAPH, Relax.MODEL])
+def test_relaxed_modes_still_compare_statuses_lifecycle_and_error_shapes(mode: Relax) -> None:
+    relax = frozenset({mode})
+    path = f"/threads/{THREAD_A}/runs/{RUN_A}"
+    run = {"run_id": RUN_A, "status": "error", "thread_id": THREAD_A}
+    lying = {**run, "status": "success"}
+    findings = _compare(
+        [_json("get", run, path=path, method="GET")],
+        [_json("get", lying, path=path, method="GET")],
+        relax=relax,
+    )
+    assert [(f.pointer, f.severity) for f in findings] == [("/status", Severity.MUST)]
+    thread = {"thread_id": THREAD_A, "status": "busy", "values": {"messages": []}}
+    idle = {**thread, "status": "idle", "values": {"messages": [{"type": "ai", "content": ""}]}}
+    findings = _compare([_json("t", thread)], [_json("t", idle)], relax=relax)
+    assert [f.pointer for f in findings] == ["/status"]
+    # a run that ends in error must still send an error event of the recorded shape
+    failed = _sse(("metadata", {"run_id": RUN_A}), ("error", {"error": "E", "message": "m"}))
+    reshaped = _sse(("metadata", {"run_id": RUN_B}), ("error", {"detail": "m"}))
+    findings = _compare([_exchange("s", failed)], [_exchange("s", reshaped)], relax=relax)
+    assert ("replay.shape", "s", 1, "/error") in _summary(findings)
+    silent = _sse(("metadata", {"run_id": RUN_B}), ("values", {"messages": []}))
+    findings = _compare([_exchange("s", failed)], [_exchange("s", silent)], relax=relax)
+    assert any("no 'error' event" in f.message and f.is_failure for f in findings)

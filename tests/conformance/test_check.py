@@ -551,7 +551,7 @@ async def test_scenario_on_a_graph_the_target_does_not_serve_is_not_tested(
     assert result.status.value == "pass"
 
 
-def test_scenario_graphs_skip_captured_ids_and_graphs_expected_to_fail() -> None:
+def test_graphs_of_a_scenario_skip_captured_ids_and_graphs_expected_to_fail() -> None:
     scenario = Scenario(
         name="s",
         description="",

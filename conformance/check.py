@@ -297,57 +297,15 @@ class Target:
     """Create (and afterwards delete) an assistant for a graph the target has none for."""
     ignore: tuple[IgnoreRule, ...] = ()
     """Fields and pointers left out of the verdict (``--ignore``)."""
-    served_graphs: frozenset[str] | None = None
-    """The graph ids the target serves; None: not known, every graph is assumed served
-    (``check_target`` asks the target when it is None)."""
+    unserved_graphs: Mapping[str, str] = field(default_factory=dict)
+    """Scenario graph -> why the target does not serve it (set by the set-up, which finds
+    no assistant for it and cannot make one): its scenarios are NOT TESTED."""
 
 
 def not_tested_reason(scenario: Any, target: Target) -> str:
     """Why ``scenario`` cannot be run against ``target``; empty when it can."""
-    if target.served_graphs is None:
-        return ""
-    needed = {
-        target.graph_map.get(graph, graph)
-        for graph in graphs_of(scenario)
-        if graph not in target.assistants
-    }
-    unserved = sorted(needed - target.served_graphs)
-    if not unserved:
-        return ""
-    return (
-        f"the target does not serve the graph(s) {', '.join(unserved)} "
-        f"(it serves: {', '.join(sorted(target.served_graphs)) or 'none'}); map one of its "
-        "own with --graph OURS=THEIRS"
-    )
-
-
-async def served_graphs(
-    url: str, headers: Mapping[str, str], timeout: float = 10.0
-) -> frozenset[str] | None:
-    """The graph ids of the target's system assistants (``metadata.created_by == "system"``:
-    a server makes one per graph it serves, as ``langgraph dev`` does); None when it cannot
-    tell (an error, no system assistant): then every graph is assumed served. Assistants a
-    user created say nothing about what else is served."""
-    graphs: set[str] = set()
-    try:
-        async with httpx.AsyncClient(timeout=timeout) as http:
-            response = await http.post(
-                url.rstrip("/") + "/assistants/search",
-                json={"limit": 1000, "offset": 0},
-                headers=dict(headers),
-            )
-        found = response.json() if response.status_code == 200 else None
-    except (httpx.HTTPError, ValueError):
-        return None
-    if not isinstance(found, list):
-        return None
-    for assistant in found:
-        if not isinstance(assistant, dict) or not isinstance(assistant.get("graph_id"), str):
-            continue
-        metadata = assistant.get("metadata")
-        if isinstance(metadata, dict) and metadata.get("created_by") == "system":
-            graphs.add(assistant["graph_id"])
-    return frozenset(graphs) or None
+    missing = sorted(graphs_of(scenario) & set(target.unserved_graphs))
+    return "; ".join(target.unserved_graphs[graph] for graph in missing)
 
 
 async def judge_scenario(
@@ -494,20 +452,13 @@ async def check_target(
     if not scenarios:
         result.fatal_error = "no scenario selected: nothing to check"
         return result
-    if target.served_graphs is None:
-        target = dataclasses.replace(
-            target, served_graphs=await served_graphs(target.url, target.headers)
-        )
-    # Scenarios on graphs the target does not serve are NOT TESTED (judge_scenario says why):
-    # the set-up must not try to make assistants for them.
-    runnable = [s for s in scenarios if not not_tested_reason(s, target)]
     async with httpx.AsyncClient(
         base_url=target.url.rstrip("/"), headers=dict(target.headers), timeout=target.timeout
     ) as http:
         context = preflight.PreflightContext(
             url=target.url,
             http=http,
-            scenarios=runnable,
+            scenarios=scenarios,
             llm_url=target.llm_url,
             llm_mode=target.llm_mode,
             named_assistants=target.assistants,
@@ -520,6 +471,10 @@ async def check_target(
             result.fatal_error = str(error)
             run.duration_s = time.monotonic() - started
             return result
+        # Graphs the target does not serve: their scenarios are NOT TESTED (judge_scenario).
+        target = dataclasses.replace(
+            target, unserved_graphs={**context.plan.unserved, **target.unserved_graphs}
+        )
         ignore = list(target.ignore)
         if context.plan.assistants:
             ignore.append(ASSISTANT_IGNORE)

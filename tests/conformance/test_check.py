@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import functools
 import http.server
 import io
@@ -19,9 +18,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
-from conformance import check
+from conformance import check, target_setup
 from conformance.baseline import Baseline
 from conformance.client import ScenarioError, TargetUnreachable
 from conformance.compare import Relax
@@ -44,7 +44,7 @@ def _scenario(name: str, capability: str = "runs", *, model_dependent: bool = Tr
         description=f"{name} story",
         capability=capability,
         model_dependent=model_dependent,
-        steps=(Request("run", "POST", "/runs/wait", body={"assistant_id": "agent"}),),
+        steps=(Request("create", "POST", "/assistants", body={"graph_id": "agent"}),),
     )
 
 
@@ -538,17 +538,15 @@ async def test_scenario_on_a_graph_the_target_does_not_serve_is_not_tested(
     judge = functools.partial(
         check.judge_scenario, fixtures_dir=fixtures_dir, baseline=Baseline(), runner=runner
     )
-    serves_other = check.Target(url="http://x", llm_url="u", served_graphs=frozenset({"other"}))
-    result, transcript = await judge(_scenario("alpha"), serves_other)
+    unserved = check.Target(
+        url="http://x", llm_url="u", unserved_graphs={"agent": "no assistant for graph 'agent'"}
+    )
+    result, transcript = await judge(_scenario("alpha"), unserved)
     assert result.status.value == "not tested" and transcript is None and ran == []
-    assert "does not serve the graph(s) agent" in result.not_tested
-    # mapped onto a graph it serves: run and judged
-    mapped = dataclasses.replace(serves_other, graph_map={"agent": "other"})
-    result, _ = await judge(_scenario("alpha"), mapped)
-    assert result.status.value == "pass" and ran == ["alpha"]
-    # unknown served graphs: everything is run
+    assert result.not_tested == "no assistant for graph 'agent'"
+    # a target that serves the graph: run and judged
     result, _ = await judge(_scenario("alpha"), check.Target(url="http://x", llm_url="u"))
-    assert result.status.value == "pass"
+    assert result.status.value == "pass" and ran == ["alpha"]
 
 
 def test_graphs_of_a_scenario_skip_captured_ids_and_graphs_expected_to_fail() -> None:
@@ -566,49 +564,50 @@ def test_graphs_of_a_scenario_skip_captured_ids_and_graphs_expected_to_fail() ->
     assert check.graphs_of(scenario) == frozenset({"weather_agent"})
 
 
-def _serve_json(status: int, body: bytes) -> tuple[http.server.HTTPServer, str]:
+def _assistants_target(served: set[str]) -> tuple[http.server.HTTPServer, str]:
+    """A target with a system assistant per graph in ``served``, refusing to create others."""
+
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("content-length", 0)))
+            body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))))
+            if self.path == "/assistants/search":
+                found = body["graph_id"] in served
+                self._send(200, [{"assistant_id": body["graph_id"]}] if found else [])
+            else:
+                self._send(404, {"detail": f"graph {body['graph_id']} not found"})
+
+        def _send(self, status: int, value: Any) -> None:
+            data = json.dumps(value).encode()
             self.send_response(status)
             self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(body)))
+            self.send_header("content-length", str(len(data)))
             self.end_headers()
-            self.wfile.write(body)
+            self.wfile.write(data)
 
         def log_message(self, *args: Any) -> None:
             return
 
-    server = http.server.HTTPServer(("127.0.0.1", free_port()), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}"
 
 
-@pytest.mark.parametrize(
-    ("status", "body", "served"),
-    [
-        (
-            200,
-            [
-                {"graph_id": "agent", "metadata": {"created_by": "system"}},
-                {"graph_id": "weather_agent", "metadata": {"created_by": "system"}},
-                {"graph_id": "custom_events", "metadata": {}},
-            ],
-            frozenset({"agent", "weather_agent"}),
-        ),
-        # only assistants a user made: nothing is known about the graphs served
-        (200, [{"graph_id": "agent", "metadata": {}}], None),
-        (200, {"assistants": []}, None),
-        (401, {"detail": "no"}, None),
-    ],
-)
-async def test_served_graphs_come_from_system_assistants(
-    status: int, body: Any, served: frozenset[str] | None
-) -> None:
-    server, url = _serve_json(status, json.dumps(body).encode())
+async def test_a_graph_the_target_will_not_serve_is_unserved_unless_none_is_served() -> None:
+    server, url = _assistants_target({"agent"})
     try:
-        assert await check.served_graphs(url, {}) == served
+        async with httpx.AsyncClient(base_url=url) as client:
+            plan = await target_setup.prepare_assistants(
+                client, ["agent", "custom_events"], named={}, graph_map={}, create=True
+            )
+            assert plan.assistants == {} and plan.created == []
+            assert list(plan.unserved) == ["custom_events"]
+            assert "answered 404" in plan.unserved["custom_events"]
+            assert "--graph custom_events=THEIRS" in plan.unserved["custom_events"]
+            # not one graph can be set up: the target is not ready, the check cannot run
+            with pytest.raises(target_setup.SetupError, match="would not create one"):
+                await target_setup.prepare_assistants(
+                    client, ["custom_events"], named={}, graph_map={}, create=True
+                )
     finally:
         server.shutdown()
         server.server_close()
-    assert await check.served_graphs(f"http://127.0.0.1:{free_port()}", {}) is None

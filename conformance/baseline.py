@@ -1,11 +1,17 @@
-"""Expected failures: a file of ``scenario::rule`` ids a team has accepted for now.
+"""Expected failures: a file of ids a team has accepted for now.
+
+An id names a rule of a scenario (``scenario::rule``: every failure of that rule) or one
+finding (``scenario::rule::step`` or ``scenario::rule::step::/json/pointer``: only the
+failures of that rule at that step, at that pointer), so accepting one known difference does
+not hide a new one of the same rule.
 
 A failure the baseline names passes; a failure it does not name fails; an entry whose scenario
-ran and no longer fails that rule is *stale* and fails too, so a baseline only ever shrinks.
+ran and no longer has a failure it names is *stale* and fails too, so a baseline only ever
+shrinks.
 
 Two file formats, told apart by content:
 
-- text: one ``scenario::rule`` per line; blank lines and ``#`` comments ignored;
+- text: one id per line; blank lines and ``#`` comments ignored;
 - JSON: ``{"expected_failures": ["scenario::rule", ...]}`` or a bare list of ids.
 """
 
@@ -28,7 +34,7 @@ class BaselineError(ValueError):
 @dataclass(frozen=True, slots=True)
 class Baseline:
     entries: frozenset[tuple[str, str]] = frozenset()
-    """(scenario, rule) pairs."""
+    """(scenario, selector) pairs; a selector is ``rule[::step[::pointer]]``."""
     path: str = ""
 
     def rules_for(self, scenario: str) -> frozenset[str]:
@@ -44,7 +50,7 @@ class Baseline:
         for scenario, rule in sorted(self.entries):
             if scenario not in judged:
                 continue
-            if not any(f.rule == rule for f in failing.get(scenario, ())):
+            if not any(selects(rule, f) for f in failing.get(scenario, ())):
                 stale.append((scenario, rule))
         return stale
 
@@ -52,13 +58,43 @@ class Baseline:
         return sorted({scenario for scenario, _ in self.entries if scenario not in known})
 
 
+def selects(selector: str, finding: Finding) -> bool:
+    """Whether a baseline selector (``rule``, ``rule::step``, ``rule::step::pointer``) names
+    this finding."""
+    rule, _, rest = selector.partition(SEPARATOR)
+    step, _, pointer = rest.partition(SEPARATOR)
+    if rule != finding.rule:
+        return False
+    if rest and step != finding.step:
+        return False
+    return not pointer or pointer == finding.pointer
+
+
+def finding_id(scenario: str, finding: Finding) -> str:
+    """The most precise baseline id of a finding."""
+    parts = [scenario, finding.rule]
+    if finding.step:
+        parts.append(finding.step)
+        if finding.pointer:
+            parts.append(finding.pointer)
+    return SEPARATOR.join(parts)
+
+
 def parse_entry(text: str, where: str) -> tuple[str, str]:
-    scenario, separator, rule = text.strip().partition(SEPARATOR)
-    if not separator or not scenario.strip() or not rule.strip() or SEPARATOR in rule:
+    scenario, separator, selector = text.strip().partition(SEPARATOR)
+    parts = selector.split(SEPARATOR, 2)
+    if (
+        not separator
+        or not scenario.strip()
+        or not parts[0].strip()
+        or any(not part.strip() for part in parts[:2])
+        or (len(parts) == 3 and not parts[2].startswith("/"))
+    ):
         raise BaselineError(
-            f"{where}: {text.strip()!r} is not a baseline entry; expected 'scenario::rule'"
+            f"{where}: {text.strip()!r} is not a baseline entry; expected 'scenario::rule', "
+            "'scenario::rule::step' or 'scenario::rule::step::/pointer'"
         )
-    return scenario.strip(), rule.strip()
+    return scenario.strip(), SEPARATOR.join(part.strip() for part in parts)
 
 
 def _json_entries(raw: object, path: Path) -> list[str]:
@@ -93,9 +129,11 @@ def load_baseline(path: Path) -> Baseline:
 
 
 def write_baseline(path: Path, failing: Iterable[tuple[str, str]]) -> None:
-    """Write the given (scenario, rule) failures as a text baseline, sorted, one per line."""
+    """Write the given (scenario, selector) failures as a text baseline, sorted, one per
+    line."""
     lines = [
-        "# Expected conformance failures: scenario::rule, one per line.",
+        "# Expected conformance failures, one per line: scenario::rule (every failure of the",
+        "# rule) or scenario::rule::step[::/pointer] (that one finding).",
         "# A listed failure passes; a listed entry that passes again fails as stale.",
         *(f"{scenario}{SEPARATOR}{rule}" for scenario, rule in sorted(set(failing))),
     ]

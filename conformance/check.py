@@ -30,10 +30,16 @@ import httpx
 
 import conformance.client
 from conformance import data, preflight, step_findings
-from conformance.baseline import Baseline, BaselineError, load_baseline, write_baseline
+from conformance.baseline import (
+    Baseline,
+    BaselineError,
+    finding_id,
+    load_baseline,
+    write_baseline,
+)
 from conformance.capabilities import CAPABILITIES
 from conformance.client import ScenarioError, TargetUnreachable
-from conformance.compare import RELAXATIONS, compare
+from conformance.compare import RELAXATIONS, Relax, compare
 from conformance.extras import MissingExtra, require
 from conformance.findings import Finding, Severity
 from conformance.ignore import IgnoreRule, parse_ignore, split
@@ -77,12 +83,12 @@ INCOMPLETE_RULE = "scenario.incomplete"
 timed out): the target's doing, so a MUST failure rather than a tool error."""
 
 LIVE_LLM_RELAXATION = (
-    "live LLM: the content depends on the model, so values were not compared "
-    "(rules, event order and payload shapes only)"
+    "live LLM: judged in the live-model mode (what the model decides is relaxed; statuses, "
+    "errors, lifecycle, store and resumability compared)"
 )
 GRAPH_MAP_RELAXATION = (
-    "graphs mapped with --graph: the target runs its own graphs, so values were not "
-    "compared (rules, event order and payload shapes only)"
+    "graphs mapped with --graph: judged in the mapped-graph mode (what the graph decides is "
+    "relaxed; statuses, errors, lifecycle, store and resumability compared)"
 )
 
 
@@ -194,18 +200,56 @@ def _catalogue() -> Mapping[str, Any]:
 # --- judging one scenario ---------------------------------------------------------------------
 
 
-def relaxation(scenario: Any, *, llm_mode: str, graph_map: Mapping[str, str]) -> str:
-    """Why this scenario's values are not compared; empty when they are."""
-    if graph_map:
-        return GRAPH_MAP_RELAXATION
+def graphs_of(scenario: Any) -> frozenset[str]:
+    """The graph ids a scenario runs (top-level ``assistant_id``/``graph_id`` of its request
+    bodies, the fields ``--graph`` renames); captured ids (``{assistant_id}``) are not, nor
+    graphs named by a step that expects an error (``no_such_graph``)."""
+    graphs: set[str] = set()
+    for step in scenario.steps:
+        body = getattr(step, "body", None)
+        if not isinstance(body, dict) or getattr(step, "expect_status", 200) >= 400:
+            continue
+        metadata = body.get("metadata")
+        # A thread whose state is written without a run names its graph in its metadata.
+        values = [body.get("assistant_id"), body.get("graph_id")]
+        if isinstance(metadata, dict):
+            values.append(metadata.get("graph_id"))
+        for value in values:
+            if isinstance(value, str) and value and "{" not in value:
+                graphs.add(value)
+    return frozenset(graphs)
+
+
+def relaxations(scenario: Any, *, llm_mode: str, graph_map: Mapping[str, str]) -> frozenset[Relax]:
+    """The comparison modes this scenario is judged in: ``Relax.GRAPH`` when it runs a graph
+    that ``--graph`` mapped to one of the target's, ``Relax.MODEL`` when a live model
+    decides its content."""
+    modes: set[Relax] = set()
+    if graphs_of(scenario) & set(graph_map):
+        modes.add(Relax.GRAPH)
     if llm_mode == "live" and scenario.model_dependent:
-        return LIVE_LLM_RELAXATION
-    return ""
+        modes.add(Relax.MODEL)
+    return frozenset(modes)
 
 
-def relaxed_comparisons_note() -> str:
-    """What a relaxed comparison leaves out, in the comparison's own words."""
-    return "where values are not compared: " + "; ".join(RELAXATIONS)
+def relaxation(scenario: Any, *, llm_mode: str, graph_map: Mapping[str, str]) -> str:
+    """Why this scenario is judged in a relaxed mode; empty when it is compared exactly."""
+    modes = relaxations(scenario, llm_mode=llm_mode, graph_map=graph_map)
+    reasons = []
+    if Relax.GRAPH in modes:
+        reasons.append(GRAPH_MAP_RELAXATION)
+    if Relax.MODEL in modes:
+        reasons.append(LIVE_LLM_RELAXATION)
+    return "; ".join(reasons)
+
+
+def relaxed_comparisons_note(modes: frozenset[Relax] = frozenset(Relax)) -> str:
+    """What each relaxed mode leaves out, in the comparison's own words."""
+    return "; ".join(
+        f"{mode.value} mode relaxes: " + "; ".join(RELAXATIONS[mode])
+        for mode in Relax
+        if mode in modes
+    )
 
 
 def judge_transcript(
@@ -213,13 +257,19 @@ def judge_transcript(
     fixture: Transcript,
     actual: Transcript,
     *,
-    compare_values: bool,
+    relax: frozenset[Relax] = frozenset(),
+    graph_map: Mapping[str, str] | None = None,
+    compare_values: bool | None = None,
     live_model: bool = False,
 ) -> list[Finding]:
     """Rule findings on the target's own streams, then the replay comparison with the
     fixture. Pure: no I/O. ``live_model``: the target's graphs ran on a real model."""
+    if compare_values is False and not relax:
+        relax = frozenset(Relax)
     findings = list(check_transcript(actual, live_model=live_model))
-    findings += compare(normalise(fixture), normalise(actual), compare_values=compare_values)
+    findings += compare(
+        normalise(fixture), normalise(actual), relax=relax, graph_map=graph_map or {}
+    )
     return [
         finding if finding.scenario else dataclasses.replace(finding, scenario=scenario_name)
         for finding in findings
@@ -260,6 +310,15 @@ class Target:
     """Create (and afterwards delete) an assistant for a graph the target has none for."""
     ignore: tuple[IgnoreRule, ...] = ()
     """Fields and pointers left out of the verdict (``--ignore``)."""
+    unserved_graphs: Mapping[str, str] = field(default_factory=dict)
+    """Scenario graph -> why the target does not serve it (set by the set-up, which finds
+    no assistant for it and cannot make one): its scenarios are NOT TESTED."""
+
+
+def not_tested_reason(scenario: Any, target: Target) -> str:
+    """Why ``scenario`` cannot be run against ``target``; empty when it can."""
+    missing = sorted(graphs_of(scenario) & set(target.unserved_graphs))
+    return "; ".join(target.unserved_graphs[graph] for graph in missing)
 
 
 def sent_model_settings(target: Target) -> dict[str, str]:
@@ -291,6 +350,9 @@ async def judge_scenario(
         relaxed=relaxed,
     )
     started = time.monotonic()
+    reason = not_tested_reason(scenario, target)
+    if reason:
+        return dataclasses.replace(base, not_tested=reason), None
     fixture_path = fixtures_dir / f"{scenario.name}.json"
     try:
         fixture = load(fixture_path)
@@ -346,7 +408,8 @@ async def judge_scenario(
             scenario.name,
             fixture,
             transcript,
-            compare_values=not relaxed,
+            relax=relaxations(scenario, llm_mode=target.llm_mode, graph_map=target.graph_map),
+            graph_map=target.graph_map,
             live_model=target.llm_mode == "live",
         )
     except Exception as error:  # the judges promise never to raise; if one does, say so
@@ -368,7 +431,7 @@ async def judge_scenario(
 
 
 def stale_entries(baseline: Baseline, results: Sequence[ScenarioResult]) -> list[StaleEntry]:
-    judged = {r.name for r in results if not r.error}
+    judged = {r.name for r in results if not r.error and not r.not_tested}
     failing = {r.name: [f for f in r.findings if f.is_failure] for r in results}
     return [StaleEntry(s, rule) for s, rule in baseline.stale(failing, judged)]
 
@@ -402,8 +465,11 @@ async def check_target(
     run.baseline_path = baseline.path
     if target.graph_map and GRAPH_MAP_RELAXATION not in run.notes:
         run.notes.append(GRAPH_MAP_RELAXATION)
-    if any(relaxation(s, llm_mode=target.llm_mode, graph_map=target.graph_map) for s in scenarios):
-        run.notes.append(relaxed_comparisons_note())
+    modes = frozenset().union(
+        *(relaxations(s, llm_mode=target.llm_mode, graph_map=target.graph_map) for s in scenarios)
+    )
+    if modes:
+        run.notes.append(relaxed_comparisons_note(modes))
     started = time.monotonic()
     results: dict[str, ScenarioResult] = {}
     result = CheckResult(run=run, scenarios=[])
@@ -433,6 +499,10 @@ async def check_target(
             run.duration_s = time.monotonic() - started
             return result
         run.notes += context.notes
+        # Graphs the target does not serve: their scenarios are NOT TESTED (judge_scenario).
+        target = dataclasses.replace(
+            target, unserved_graphs={**context.plan.unserved, **target.unserved_graphs}
+        )
         ignore = list(target.ignore)
         if context.plan.assistants:
             ignore.append(ASSISTANT_IGNORE)
@@ -908,7 +978,12 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     if args.write_baseline:
         write_baseline(
             args.write_baseline,
-            ((s.name, f.rule) for s in result.scenarios for f in s.findings if f.is_failure),
+            (
+                (s.name, finding_id(s.name, f).partition("::")[2])
+                for s in result.scenarios
+                for f in s.findings
+                if f.is_failure
+            ),
         )
     out.write(summary(report))
     return int(result.exit_code)

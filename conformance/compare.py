@@ -1,29 +1,44 @@
 """Replay comparison: a target's normalised transcript against the fixture recorded from
 ``langgraph dev``, exchange by exchange (matched by step name).
 
-For each exchange, in this order, the FIRST divergence becomes a finding:
+Every divergence of an exchange is reported, grouped per rule and capped (``MAX_PER_RULE``
+per rule and exchange, then one line saying how many more), so nothing hides behind the first:
 
-1. ``replay.status``: the status code;
-2. ``replay.header``: the protocol-relevant headers (``PROTOCOL_HEADERS``; not server, date,
-   content-length or transfer-encoding), content type and cache-control compared parsed;
+1. ``replay.status``: the status code (with method, path and the target's body); the body of
+   an answer with another status is not compared further;
+2. ``replay.header``: the protocol headers (``conformance.contract.HEADERS``), content type
+   and cache-control compared parsed; a protocol header sent twice is a finding too;
 3. ``replay.event-order`` (streams): the event names, in order;
 4. ``replay.shape``: the payloads' shape: keys, JSON types, nesting, list lengths, and
    whether each event has an ``id:``;
-5. ``replay.value`` (only with ``compare_values=True``): the values themselves.
+5. ``replay.value``: the values themselves;
+6. ``replay.end-event``: an ``end`` event's payload, when the target sends one, must agree
+   with how the run ended (``{"status": "success"}`` after an ``error`` event is a finding).
 
-A step the fixture has and the target's transcript lacks is ``replay.missing-step``. An
-``end`` event is left out of the comparison (the rule ``stream.end-event`` judges it).
+A step the fixture has and the target's transcript lacks is ``replay.missing-step``.
 
-Placeholders (``conformance.normalise``) are compared as identities, not as numbers: the
-first time fixture ``<uuid:3>`` meets target ``<uuid:7>`` binds them, for the whole
-transcript, and a later mismatch of either is a divergence. A null id on one side matches
-any id on the other (langgraph dev is not consistent with itself there).
+Severity follows the client contract (``conformance.contract``): a divergence at a key an SDK
+reads or declares is a MUST; at a key only ``langgraph dev`` sends, a SHOULD; a key the
+target adds is a SHOULD.
 
-A key the target sends that ``langgraph dev`` does not is a SHOULD finding (clients ignore
-extra keys); comparison then goes on to find the first MUST divergence of that exchange.
+Placeholders (``conformance.normalise``) are compared as identities: the first time fixture
+``<uuid:3>`` meets target ``<uuid:7>`` binds them for the whole transcript; ids are opaque,
+so a uuid, a 32-hex id or another opaque id of the target all stand for "an id". Object keys
+that are ids are paired by where they stand, not by number. A null id is accepted only at
+the paths where ``langgraph dev`` itself sends null (``NULL_ID_PATHS``).
 
-With ``compare_values=False`` (a live LLM, or graphs mapped to the target's own), the
-comparisons listed in ``RELAXATIONS`` are relaxed, and each finding's message says so.
+Relaxations (``Relax``) are named modes, each relaxing only what depends on one thing:
+
+- ``Relax.GRAPH`` (``--graph``: the target runs its own graph): the sequence and number of
+  events of a run stream, state contents (values, next, tasks, checkpoint metadata and
+  ids), run outputs, list lengths, graph schemas and drawings, the assistant's config;
+- ``Relax.MODEL`` (a live model): the sequence and number of events of a run stream, state
+  contents, run outputs, list lengths, and inside messages what the model decides (usage,
+  provider extras, tool arguments; ``usage_metadata`` object or null; ``content`` a string
+  or blocks).
+
+Statuses, error shapes, headers, the run and thread lifecycle values, the store and
+resumability stay compared in every mode. ``RELAXATIONS`` describes each mode for reports.
 
 Pure: no I/O, never raises.
 """
@@ -31,30 +46,63 @@ Pure: no I/O, never raises.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import re
+from collections import Counter
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
+from conformance.contract import (
+    ASSISTANT,
+    CONTENT,
+    HEADERS,
+    ListOf,
+    Schema,
+    Shape,
+    event_schema,
+    missing_key_severity,
+    route_schema,
+    schema_at,
+    severity_at,
+)
 from conformance.findings import Finding, Severity
 from conformance.normalise import placeholder_tokens
 from conformance.rules.catalog import ENGINE_ERROR_RULE
 from conformance.sse import SSEEvent, parse_stream
 from conformance.transcript import Exchange, RecordedResponse, Transcript
 
-PROTOCOL_HEADERS: tuple[str, ...] = (
-    "content-type",
-    "location",
-    "content-location",
-    "cache-control",
-    "x-accel-buffering",
-    "x-pagination-total",
-    "x-pagination-next",
-)
-"""The response headers clients read; compared when the fixture has them."""
+PROTOCOL_HEADERS: tuple[str, ...] = tuple(HEADERS)
+"""The response headers compared when the fixture has them."""
 
-COLLAPSIBLE_EVENTS: frozenset[str] = frozenset({"messages/partial", "messages", "events"})
-"""Events whose number follows the model's chunking (also with a ``|namespace``)."""
+
+class Relax(StrEnum):
+    GRAPH = "mapped graph"
+    MODEL = "live model"
+
+
+RELAXATIONS: Mapping[Relax, tuple[str, ...]] = {
+    Relax.GRAPH: (
+        "run streams: the number and order of events follow the graph, so each event is "
+        "compared with a recorded event of the same name; the first event, the event kinds "
+        "and whether the run ends in error are compared",
+        "state contents (values, next, tasks, checkpoint metadata and ids) and run outputs: "
+        "shapes of what both sides have, no values",
+        "list lengths (the first and last items compared)",
+        "graph schemas, drawings and subgraphs; the assistant's config and context",
+    ),
+    Relax.MODEL: (
+        "run streams: the number and order of events follow the model (tool calls or not, "
+        "turns, chunking), so each event is compared with a recorded event of the same name; "
+        "the first event, the event kinds and whether the run ends in error are compared",
+        "state contents and run outputs: shapes of what both sides have, no values",
+        "list lengths (the first and last items compared)",
+        "inside messages: usage_metadata (object or null), response_metadata, "
+        "additional_kwargs, tool arguments by type only; content a string or a list",
+    ),
+}
+"""What each mode relaxes, for reports. Everything else is compared as in the exact mode."""
 
 MODEL_DEPENDENT_KEYS: frozenset[str] = frozenset(
     {
@@ -65,35 +113,77 @@ MODEL_DEPENDENT_KEYS: frozenset[str] = frozenset(
         "invalid_tool_calls",
     }
 )
-"""Keys whose content a real model decides (provider extras, usage, tool arguments): with
-``compare_values=False`` only their type is compared, not what is inside."""
+"""Keys whose content a real model decides: with ``Relax.MODEL`` only their type (and for
+``usage_metadata`` not even that: object or null) is compared."""
 
-RELAXATIONS: tuple[str, ...] = (
-    "values not compared (only event names, order and payload shapes)",
-    "consecutive runs of messages/partial, messages and events events collapsed to one "
-    "(their number follows the model's chunking), the first of each run compared",
-    "list lengths not compared (lists compared element by element up to the shorter)",
-    "inside model-dependent keys (" + ", ".join(sorted(MODEL_DEPENDENT_KEYS)) + ") only the "
-    "type compared",
+NULL_ID_PATHS: tuple[re.Pattern[str], ...] = tuple(
+    re.compile(pattern)
+    for pattern in (
+        # fixtures/thread_state_update.json, threads_crud.json, cancel_rollback.json,
+        # thread_runs_wait.json: the first checkpoint has no parent; an empty thread's state
+        # has no checkpoint id.
+        r"^(?:/[0-9]+)?/parent_checkpoint_id$",
+        r"^(?:/[0-9]+)?/checkpoint_id$",
+        r"^(?:/[0-9]+)?/(?:parent_)?checkpoint/checkpoint_id$",
+        # fixtures/stream_messages_tuple_tool_call.json, stream_mode_list_tool_call.json,
+        # stream_events_tool_call.json: a tool call's continuation chunks carry no id.
+        r"/(?:tool_call_chunks|invalid_tool_calls|tool_calls)/[0-9]+/id$",
+    )
 )
-"""What ``compare_values=False`` relaxes, for reports."""
+"""JSON pointers where ``langgraph dev`` itself sends a null id: there, null and an id match.
+Everywhere else a null id where the recording has one is a finding."""
 
 REPLAY_RULES: dict[str, str] = {
     "replay.missing-step": "the target's transcript lacks a step the fixture has",
     "replay.status": "the status code differs from langgraph dev's",
-    "replay.header": "a protocol-relevant response header differs from langgraph dev's",
+    "replay.header": "a protocol-relevant response header differs from langgraph dev's, or "
+    "is sent twice",
     "replay.event-order": "the stream's event names or their order differ from langgraph dev's",
     "replay.shape": "a payload's shape (keys, types, nesting, lengths) differs from langgraph "
     "dev's",
     "replay.value": "a payload value differs from langgraph dev's",
+    "replay.end-event": "an end event's payload contradicts how the run ended",
 }
+
+PATH_DEPENDENT_EVENTS: frozenset[str] = frozenset({"messages/complete"})
+"""Event kinds that only some paths produce (a message that was not streamed token by
+token: a tool's result): in relaxed modes their absence is not a finding."""
+
+MAX_PER_RULE = 5
+"""Divergences of one rule reported per exchange; the rest are counted in one more finding."""
 
 ERROR_FREE_TEXT: frozenset[str] = frozenset({"/detail"})
 """Pointers in a 4xx/5xx JSON body whose text is for people: compared by type only. Clients
 branch on the status, never on the wording, and langgraph dev's wording is a jsonschema dump
 (``Failed validating "anyOf" in schema[...]``) that no other server could reproduce."""
 
+SERVER_DEFAULTS: frozenset[str] = frozenset({"name", "description"})
+"""Assistant keys whose value the server chooses when the client sends none: compared by
+type only unless the request set them."""
+
+_ID_KINDS = frozenset({"uuid", "hex", "id"})
 _MISSING = object()
+
+_DEPENDENT_BODY_KEYS = frozenset({"values", "next", "tasks", "interrupts"})
+"""Keys of a state (thread, thread state, history entry) whose contents a graph or a model
+decides."""
+_EVENT_DEPENDENT: Mapping[str, str] = {
+    "values": r"^/(?!messages(?:/|$))",
+    "updates": r"^/[^/]+/(?!messages(?:/|$))",
+    "custom": r"",
+    "events": r"^/(?:data|metadata|name|tags|parent_ids)(?:/|$)",
+    "checkpoints": r"^/(?:values|next|tasks|metadata|config|parent_config)(?:/|$)",
+    "tasks": r"^/(?:input|result|triggers|interrupts|error)(?:/|$)",
+    "debug": r"^/payload/(?:values|next|tasks|metadata|config|parent_config|input|result"
+    r"|triggers|interrupts|error)(?:/|$)",
+    "messages": r"^/1(?:/|$)",
+    "messages/metadata": r"^/[^/]+/metadata(?:/|$)",
+}
+"""In a relaxed run stream, what inside each event's payload the graph or the model decides
+(state keys, node outputs, a message's run metadata); the envelope stays compared."""
+_GRAPH_ONLY_ROUTES = re.compile(r"/assistants/[^/]+/(?:graph|schemas|subgraphs)$")
+_OUTPUT_ROUTES = re.compile(r"/(?:wait|join)$")
+_RUN_STREAM = re.compile(r"/runs(?:/stream|/[^/]+/stream)$|/threads/[^/]+/stream$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,42 +199,60 @@ class Divergence:
 
 @dataclass(slots=True)
 class _Identities:
-    """The bijection between fixture and target placeholders, per kind."""
+    """The bijection between fixture and target placeholders (ids of any kind are one)."""
 
-    forward: dict[tuple[str, int], int] = field(default_factory=dict)
-    backward: dict[tuple[str, int], int] = field(default_factory=dict)
+    forward: dict[tuple[str, int], tuple[str, int]] = field(default_factory=dict)
+    backward: dict[tuple[str, int], tuple[str, int]] = field(default_factory=dict)
 
-    def strings_match(self, expected: str, actual: str) -> bool:
+    def strings_match(self, expected: str, actual: str, *, bind: bool = True) -> bool:
         """Whether two normalised strings are the same up to placeholder identities; binds
-        new pairs only when the whole string matches."""
+        new pairs only when the whole string matches (and ``bind``)."""
         expected_tokens = placeholder_tokens(expected)
         actual_tokens = placeholder_tokens(actual)
         if len(expected_tokens) != len(actual_tokens):
             return False
-        pending: dict[tuple[str, int], int] = {}
+        pending: dict[tuple[str, int], tuple[str, int]] = {}
         for mine, theirs in zip(expected_tokens, actual_tokens, strict=True):
             if isinstance(mine, str) or isinstance(theirs, str):
                 if mine != theirs:
                     return False
                 continue
-            if mine[0] != theirs[0]:
-                return False
             if mine[1] is None or theirs[1] is None:
-                if mine[1] != theirs[1]:
+                if mine != theirs:
                     return False
                 continue
-            key, value = (mine[0], mine[1]), theirs[1]
+            if mine[0] != theirs[0] and not (mine[0] in _ID_KINDS and theirs[0] in _ID_KINDS):
+                return False
+            if not bind:
+                continue
+            key, value = (mine[0], mine[1]), (theirs[0], theirs[1])
             bound = self.forward.get(key, pending.get(key))
-            back = self.backward.get((theirs[0], value))
+            back = self.backward.get(value)
             if bound is not None and bound != value:
                 return False
-            if back is not None and back != mine[1]:
+            if back is not None and back != key:
                 return False
             pending[key] = value
-        for (kind, number), value in pending.items():
-            self.forward[(kind, number)] = value
-            self.backward[(kind, value)] = number
+        for key, value in pending.items():
+            self.forward[key] = value
+            self.backward[value] = key
         return True
+
+
+@dataclass(frozen=True, slots=True)
+class _Walk:
+    """How one payload is compared."""
+
+    identities: _Identities
+    schema: Schema
+    relax: frozenset[Relax]
+    graph_map: Mapping[str, str]
+    values: bool = True
+    bind: bool = True
+    free_text: frozenset[str] = frozenset()
+    client_set: frozenset[str] = frozenset()
+    dependent: tuple[re.Pattern[str], ...] = ()
+    """Pointers under which contents follow the graph or model (relaxed modes)."""
 
 
 # --- values and shapes -------------------------------------------------------------------------
@@ -170,102 +278,215 @@ def _escape(segment: str) -> str:
     return segment.replace("~", "~0").replace("/", "~1")
 
 
-def _is_id_key(pointer: str) -> bool:
-    last = pointer.rsplit("/", 1)[-1]
-    return last == "id" or last.endswith("_id")
+def _last_key(pointer: str) -> str:
+    return pointer.rsplit("/", 1)[-1]
 
 
-def _null_id(expected: Any, actual: Any, pointer: str) -> bool:
-    """A null id on one side and a string on the other: langgraph dev itself does both."""
-    if not _is_id_key(pointer):
+def _null_id_allowed(expected: Any, actual: Any, pointer: str) -> bool:
+    if not (
+        (expected is None and isinstance(actual, str))
+        or (actual is None and isinstance(expected, str))
+    ):
         return False
-    return (expected is None and isinstance(actual, str)) or (
-        actual is None and isinstance(expected, str)
+    return any(pattern.search(pointer) for pattern in NULL_ID_PATHS)
+
+
+def _skeleton(key: str) -> tuple[Any, ...]:
+    return tuple(
+        token if isinstance(token, str) else ("id" if token[0] in _ID_KINDS else token[0])
+        for token in placeholder_tokens(key)
     )
 
 
-def _shape(expected: Any, actual: Any, pointer: str, *, strict: bool) -> Iterator[Divergence]:
-    """Shape divergences in document order; SHOULD ones (extra keys) do not stop the walk."""
-    if _null_id(expected, actual, pointer):
+def _paired_keys(
+    expected: dict[str, Any], actual: dict[str, Any]
+) -> tuple[list[tuple[str, str]], list[str], list[str]]:
+    """Keys paired: equal ones first, then keys holding ids by their shape around the ids
+    (an id key is matched by where it stands, not by its placeholder number)."""
+    pairs = [(key, key) for key in expected if key in actual]
+    missing = [key for key in expected if key not in actual]
+    extra = [key for key in actual if key not in expected]
+    for key in list(missing):
+        shape = _skeleton(key)
+        if shape == (key,):
+            continue
+        for candidate in extra:
+            if _skeleton(candidate) == shape:
+                pairs.append((key, candidate))
+                missing.remove(key)
+                extra.remove(candidate)
+                break
+    return pairs, missing, extra
+
+
+def _dependent(pointer: str, walk: _Walk) -> bool:
+    return any(pattern.search(pointer) for pattern in walk.dependent)
+
+
+def _diff(expected: Any, actual: Any, pointer: str, walk: _Walk) -> Iterator[Divergence]:
+    """Every shape and value divergence of two payloads, in document order."""
+    if _null_id_allowed(expected, actual, pointer):
+        return
+    model = Relax.MODEL in walk.relax
+    last = _last_key(pointer)
+    if (
+        model
+        and last == "usage_metadata"
+        and {_kind(expected), _kind(actual)}
+        <= {
+            "null",
+            "object",
+        }
+    ):
+        return
+    if model and last == "content" and {_kind(expected), _kind(actual)} <= {"string", "array"}:
         return
     if _kind(expected) != _kind(actual):
+        if _dependent(pointer, walk) and not _protocol_object(walk.schema, pointer, actual):
+            return
         yield Divergence(
             "replay.shape",
             f"{_kind(actual)} where langgraph dev has {_kind(expected)}",
             pointer,
             _summary(expected),
             _summary(actual),
+            severity_at(walk.schema, pointer),
         )
         return
-    if not strict and pointer.rsplit("/", 1)[-1] in MODEL_DEPENDENT_KEYS:
+    if model and last in MODEL_DEPENDENT_KEYS:
         return
+    dependent = _dependent(pointer, walk)
     if isinstance(expected, dict):
-        for key, item in expected.items():
-            child = f"{pointer}/{_escape(key)}"
-            if key not in actual:
-                yield Divergence(
-                    "replay.shape", f"key {key!r} is missing", child, _summary(item), None
-                )
-                return
-            yield from _shape(item, actual[key], child, strict=strict)
-        for key in actual:
-            if key not in expected:
-                yield Divergence(
-                    "replay.shape",
-                    f"key {key!r} is not sent by langgraph dev",
-                    f"{pointer}/{_escape(key)}",
-                    None,
-                    _summary(actual[key]),
-                    severity=Severity.SHOULD,
-                )
+        yield from _diff_object(expected, actual, pointer, walk, dependent)
     elif isinstance(expected, list):
-        if strict and len(expected) != len(actual):
+        yield from _diff_list(expected, actual, pointer, walk, dependent)
+    elif walk.values and not dependent:
+        found = _value(expected, actual, pointer, walk)
+        if found is not None:
+            yield found
+
+
+def _diff_object(
+    expected: dict[str, Any], actual: dict[str, Any], pointer: str, walk: _Walk, dependent: bool
+) -> Iterator[Divergence]:
+    pairs, missing, extra = _paired_keys(expected, actual)
+    for key in missing:
+        severity = missing_key_severity(walk.schema, pointer, key)
+        if dependent and not _declared_closed(walk.schema, pointer, key):
+            continue
+        yield Divergence(
+            "replay.shape",
+            f"key {key!r} is missing",
+            f"{pointer}/{_escape(key)}",
+            _summary(expected[key]),
+            None,
+            severity,
+        )
+    for mine, theirs in pairs:
+        child = f"{pointer}/{_escape(mine)}"
+        if (
+            mine != theirs
+            and walk.values
+            and not dependent
+            and not walk.identities.strings_match(mine, theirs, bind=walk.bind)
+        ):
             yield Divergence(
-                "replay.shape",
-                f"{len(actual)} item(s) where langgraph dev has {len(expected)}",
-                pointer,
-                len(expected),
-                len(actual),
+                "replay.value",
+                "the key differs",
+                child,
+                mine,
+                theirs,
+                severity_at(walk.schema, child),
             )
-            return
-        for position, (mine, theirs) in enumerate(zip(expected, actual, strict=False)):
-            yield from _shape(mine, theirs, f"{pointer}/{position}", strict=strict)
+        yield from _diff(expected[mine], actual[theirs], child, walk)
+    if dependent or (walk.relax and schema_at(walk.schema, pointer) in (CONTENT, None)):
+        # Keys inside content the graph or the model decides: not the server's doing.
+        return
+    for key in extra:
+        yield Divergence(
+            "replay.shape",
+            f"key {key!r} is not sent by langgraph dev",
+            f"{pointer}/{_escape(key)}",
+            None,
+            _summary(actual[key]),
+            Severity.SHOULD,
+        )
 
 
-def _values(
-    expected: Any,
-    actual: Any,
-    pointer: str,
-    identities: _Identities,
-    free_text: frozenset[str] = frozenset(),
-) -> Divergence | None:
-    """The first value divergence of two values of the same shape."""
-    if _null_id(expected, actual, pointer):
+def _declared_closed(schema: Schema, pointer: str, key: str) -> bool:
+    """Whether ``key`` is a declared, required key of a closed contract object (a message's
+    ``type``): such a key stays required even where contents are relaxed."""
+    current = schema_at(schema, pointer)
+    if isinstance(current, Shape) and not current.open:
+        declared = current.keys.get(key)
+        return declared is not None and declared.required
+    return False
+
+
+def _protocol_object(schema: Schema, pointer: str, actual: Any) -> bool:
+    """Whether a kind mismatch inside relaxed contents still matters: the contract has a
+    closed object there (a message, a checkpoint) and the target did not send null."""
+    if actual is None:
+        return False
+    found = schema_at(schema, pointer)
+    if isinstance(found, ListOf):
+        found = found.item
+    return isinstance(found, Shape) and not found.open
+
+
+def _diff_list(
+    expected: list[Any], actual: list[Any], pointer: str, walk: _Walk, dependent: bool
+) -> Iterator[Divergence]:
+    if len(expected) == len(actual):
+        for position, (mine, theirs) in enumerate(zip(expected, actual, strict=True)):
+            yield from _diff(mine, theirs, f"{pointer}/{position}", walk)
+        return
+    if not walk.relax and not dependent:
+        yield Divergence(
+            "replay.shape",
+            f"{len(actual)} item(s) where langgraph dev has {len(expected)}",
+            pointer,
+            len(expected),
+            len(actual),
+            severity_at(walk.schema, pointer),
+        )
+        return
+    if not expected or not actual:
+        return
+    # Lengths follow the graph or the model: the first and the last items still have to
+    # look like the recorded ones (the newest checkpoint and the root, the question and
+    # the answer).
+    relaxed = replace(walk, values=False, bind=False)
+    yield from _diff(expected[0], actual[0], f"{pointer}/0", relaxed)
+    if len(expected) > 1 and len(actual) > 1:
+        yield from _diff(expected[-1], actual[-1], f"{pointer}/{len(actual) - 1}", relaxed)
+
+
+def _value(expected: Any, actual: Any, pointer: str, walk: _Walk) -> Divergence | None:
+    if pointer in walk.free_text and isinstance(expected, str) and isinstance(actual, str):
         return None
-    if pointer in free_text and isinstance(expected, str) and isinstance(actual, str):
-        return None
-    if isinstance(expected, dict) and isinstance(actual, dict):
-        for key, item in expected.items():
-            if key in actual:
-                found = _values(
-                    item, actual[key], f"{pointer}/{_escape(key)}", identities, free_text
-                )
-                if found:
-                    return found
-        return None
-    if isinstance(expected, list) and isinstance(actual, list):
-        for position, (mine, theirs) in enumerate(zip(expected, actual, strict=False)):
-            found = _values(mine, theirs, f"{pointer}/{position}", identities, free_text)
-            if found:
-                return found
+    last = _last_key(pointer)
+    if (
+        last in SERVER_DEFAULTS
+        and last not in walk.client_set
+        and schema_at(walk.schema, pointer.rsplit("/", 1)[0]) is ASSISTANT
+        and _kind(expected) == _kind(actual)
+    ):
         return None
     if isinstance(expected, str) and isinstance(actual, str):
-        if identities.strings_match(expected, actual):
+        if walk.graph_map.get(expected) == actual:
+            return None
+        if walk.identities.strings_match(expected, actual, bind=walk.bind):
             return None
     elif _kind(expected) == _kind(actual) and expected == actual:
         return None
     return Divergence(
-        "replay.value", "the value differs", pointer, _summary(expected), _summary(actual)
+        "replay.value",
+        "the value differs",
+        pointer,
+        _summary(expected),
+        _summary(actual),
+        severity_at(walk.schema, pointer),
     )
 
 
@@ -277,25 +498,15 @@ def _summary(value: Any) -> Any:
     return value if len(text) <= 300 else text[:300] + "..."
 
 
-def _first_shape(expected: Any, actual: Any, *, strict: bool) -> list[Divergence]:
-    """The first SHOULD divergence (if it comes first) and the first MUST one."""
-    found: list[Divergence] = []
-    for divergence in _shape(expected, actual, "", strict=strict):
-        if divergence.severity is Severity.MUST:
-            found.append(divergence)
-            break
-        if not found:
-            found.append(divergence)
-    return found
-
-
 # --- headers -----------------------------------------------------------------------------------
 
 
-def _header_value(name: str, value: str) -> str:
+def _header_value(name: str, value: str, *, parameters: bool = True) -> str:
     if name == "content-type":
-        kind, *parameters = value.split(";")
-        normalised = sorted(p.strip().lower().replace('"', "") for p in parameters if p.strip())
+        kind, *rest = value.split(";")
+        if not parameters:
+            return kind.strip().lower()
+        normalised = sorted(p.strip().lower().replace('"', "") for p in rest if p.strip())
         return "; ".join([kind.strip().lower(), *normalised])
     if name == "cache-control":
         return ", ".join(sorted(part.strip().lower() for part in value.split(",") if part.strip()))
@@ -306,27 +517,72 @@ def _header_value(name: str, value: str) -> str:
 
 def _headers(
     expected: RecordedResponse, actual: RecordedResponse, identities: _Identities
-) -> Divergence | None:
-    for name in PROTOCOL_HEADERS:
+) -> Iterator[Divergence]:
+    for name, contract in HEADERS.items():
+        values = _all_headers(actual, name)
+        if len(values) > 1:
+            yield Divergence(
+                "replay.header",
+                f"header {name} is sent {len(values)} times",
+                expected=_header(expected, name),
+                actual=values,
+                severity=contract.severity,
+            )
         mine, theirs = _header(expected, name), _header(actual, name)
         if mine is None:
             continue
         if theirs is None:
-            return Divergence(
-                "replay.header", f"header {name} is missing", expected=mine, actual=None
+            yield Divergence(
+                "replay.header",
+                f"header {name} is missing",
+                expected=mine,
+                actual=None,
+                severity=contract.severity,
             )
-        if not identities.strings_match(_header_value(name, mine), _header_value(name, theirs)):
-            return Divergence(
-                "replay.header", f"header {name} differs", expected=mine, actual=theirs
-            )
-    return None
+            continue
+        if identities.strings_match(
+            _header_value(name, mine, parameters=contract.parameters_matter),
+            _header_value(name, theirs, parameters=contract.parameters_matter),
+        ):
+            if name == "content-type" and not identities.strings_match(
+                _header_value(name, mine), _header_value(name, theirs)
+            ):
+                yield Divergence(
+                    "replay.header",
+                    f"header {name} has other parameters (clients read only the media type)",
+                    expected=mine,
+                    actual=theirs,
+                    severity=Severity.SHOULD,
+                )
+            continue
+        yield Divergence(
+            "replay.header",
+            f"header {name} differs" + _header_cause(name, mine, theirs),
+            expected=mine,
+            actual=theirs,
+            severity=contract.severity,
+        )
+
+
+def _header_cause(name: str, expected: str, actual: str) -> str:
+    if name not in ("location", "content-location"):
+        return ""
+    mine = [_skeleton(part) for part in urlsplit(expected).path.split("/")]
+    theirs = [_skeleton(part) for part in urlsplit(actual).path.split("/")]
+    if len(mine) != len(theirs):
+        return " (another number of path segments)"
+    if mine == theirs:
+        return " (an id is not the one the protocol returned for this resource)"
+    return " (another path)"
+
+
+def _all_headers(response: RecordedResponse, name: str) -> list[str]:
+    return [value for key, value in response.headers if key.lower() == name]
 
 
 def _header(response: RecordedResponse, name: str) -> str | None:
-    for key, value in response.headers:
-        if key.lower() == name:
-            return value
-    return None
+    values = _all_headers(response, name)
+    return values[0] if values else None
 
 
 # --- bodies ------------------------------------------------------------------------------------
@@ -349,97 +605,48 @@ def _base(name: str) -> str:
     return name.split("|", 1)[0]
 
 
-def _runs(events: tuple[SSEEvent, ...], collapse: bool) -> list[SSEEvent]:
-    """The events, each run of one collapsible name reduced to its first when ``collapse``."""
-    kept: list[SSEEvent] = []
-    for event in events:
-        if (
-            collapse
-            and kept
-            and kept[-1].event == event.event
-            and _base(event.event) in COLLAPSIBLE_EVENTS
-        ):
-            continue
-        kept.append(event)
-    return kept
+def _event_key(name: str) -> tuple[Any, ...]:
+    return _skeleton(name)
 
 
 def _without_end(events: tuple[SSEEvent, ...]) -> tuple[SSEEvent, ...]:
-    # An end event is legal (the SDKs accept it) and judged by the rule stream.end-event
-    # alone: langgraph dev sends none, so it is left out of the replay comparison.
+    # An end event is legal (the SDKs accept it); langgraph dev sends none, so it is left out
+    # of the comparison of the sequence and judged on its own (``_end_event``).
     return tuple(event for event in events if event.event != "end")
 
 
-def _relaxed_note(compare_values: bool) -> str:
-    return "" if compare_values else " [relaxed: values not compared, chunk runs collapsed]"
+def _end_event(events: tuple[SSEEvent, ...]) -> Iterator[Divergence]:
+    errored = any(_base(event.event) == "error" for event in events)
+    for event in events:
+        if event.event != "end" or not event.data.strip():
+            continue
+        payload = _decoded(event.data)
+        status = payload.get("status") if isinstance(payload, dict) else None
+        if status is None:
+            continue
+        if errored and status != "error":
+            yield Divergence(
+                "replay.end-event",
+                f"end event says status {status!r} after an error event",
+                "/status",
+                "error",
+                status,
+                event_index=event.index,
+            )
+        elif not errored and status == "error":
+            yield Divergence(
+                "replay.end-event",
+                "end event says status 'error' but the stream sent no error event",
+                "/status",
+                None,
+                status,
+                event_index=event.index,
+            )
 
 
-def _stream_body(
-    expected: RecordedResponse,
-    actual: RecordedResponse,
-    identities: _Identities,
-    compare_values: bool,
+def _payload(
+    expected: str, actual: str, walk: _Walk, event_index: int | None = None
 ) -> list[Divergence]:
-    mine = _runs(_without_end(parse_stream(expected.body).events), collapse=not compare_values)
-    theirs = _runs(_without_end(parse_stream(actual.body).events), collapse=not compare_values)
-    if expected.closed_by != "server" or actual.closed_by != "server":
-        # A client that hangs up after N events may have read a few more in its last network
-        # read: only what both sides surely saw is comparable.
-        common = min(len(mine), len(theirs))
-        mine, theirs = mine[:common], theirs[:common]
-    for position in range(max(len(mine), len(theirs))):
-        expected_name = mine[position].event if position < len(mine) else None
-        actual_name = theirs[position].event if position < len(theirs) else None
-        if expected_name != actual_name:
-            index = theirs[position].index if position < len(theirs) else len(theirs)
-            if actual_name is None:
-                message = f"the stream ends where langgraph dev sends {expected_name!r}"
-            elif expected_name is None:
-                message = f"event {actual_name!r} where langgraph dev's stream has ended"
-            else:
-                message = f"event {actual_name!r} where langgraph dev sends {expected_name!r}"
-            return [
-                Divergence(
-                    "replay.event-order",
-                    message,
-                    expected=[event.event for event in mine],
-                    actual=[event.event for event in theirs],
-                    event_index=index,
-                )
-            ]
-    pairs = list(zip(mine, theirs, strict=True))
-    found: list[Divergence] = []
-    for first, second in pairs:
-        if (first.id is None) != (second.id is None):
-            return [
-                *found,
-                Divergence(
-                    "replay.shape",
-                    "the event has no id: field"
-                    if second.id is None
-                    else "the event has an id: field langgraph dev does not send",
-                    expected=first.id,
-                    actual=second.id,
-                    event_index=second.index,
-                ),
-            ]
-        shape = _payload_shape(first.data, second.data, strict=compare_values)
-        for divergence in shape:
-            located = replace(divergence, event_index=second.index)
-            if divergence.severity is Severity.MUST:
-                return [*found, located]
-            if not found:
-                found.append(located)
-    if not compare_values:
-        return found
-    for first, second in pairs:
-        value = _payload_values(first.data, second.data, identities)
-        if value:
-            return [*found, replace(value, event_index=second.index)]
-    return found
-
-
-def _payload_shape(expected: str, actual: str, *, strict: bool) -> list[Divergence]:
     mine, theirs = _decoded(expected), _decoded(actual)
     if mine is _MISSING or theirs is _MISSING:
         if (mine is _MISSING) != (theirs is _MISSING):
@@ -449,81 +656,284 @@ def _payload_shape(expected: str, actual: str, *, strict: bool) -> list[Divergen
                     "not JSON" if theirs is _MISSING else "JSON where langgraph dev sends text",
                     expected=expected[:300],
                     actual=actual[:300],
+                    event_index=event_index,
                 )
             ]
-        return []
-    return _first_shape(mine, theirs, strict=strict)
-
-
-def _payload_values(
-    expected: str,
-    actual: str,
-    identities: _Identities,
-    free_text: frozenset[str] = frozenset(),
-) -> Divergence | None:
-    mine, theirs = _decoded(expected), _decoded(actual)
-    if mine is _MISSING or theirs is _MISSING:
-        if identities.strings_match(expected, actual):
-            return None
-        return Divergence("replay.value", "the text differs", "", expected[:300], actual[:300])
-    return _values(mine, theirs, "", identities, free_text)
-
-
-def _plain_body(
-    expected: RecordedResponse,
-    actual: RecordedResponse,
-    identities: _Identities,
-    compare_values: bool,
-) -> list[Divergence]:
-    mine_text = expected.body.decode("utf-8", errors="replace")
-    theirs_text = actual.body.decode("utf-8", errors="replace")
-    if not mine_text.strip() or not theirs_text.strip():
-        if bool(mine_text.strip()) != bool(theirs_text.strip()):
+        if walk.values and not walk.identities.strings_match(expected, actual, bind=walk.bind):
             return [
                 Divergence(
-                    "replay.shape",
-                    "the body is empty"
-                    if not theirs_text.strip()
-                    else "a body where langgraph dev sends none",
-                    expected=mine_text[:300],
-                    actual=theirs_text[:300],
+                    "replay.value",
+                    "the text differs",
+                    "",
+                    expected[:300],
+                    actual[:300],
+                    event_index=event_index,
                 )
             ]
         return []
-    found = _payload_shape(mine_text, theirs_text, strict=compare_values)
-    if any(divergence.severity is Severity.MUST for divergence in found) or not compare_values:
-        return found
-    free_text = ERROR_FREE_TEXT if expected.status >= 400 else frozenset()
-    divergence = _payload_values(mine_text, theirs_text, identities, free_text)
-    return [*found, divergence] if divergence else found
+    return [replace(found, event_index=event_index) for found in _diff(mine, theirs, "", walk)]
+
+
+def _id_field(first: SSEEvent, second: SSEEvent) -> Divergence | None:
+    if (first.id is None) == (second.id is None):
+        return None
+    return Divergence(
+        "replay.shape",
+        "the event has no id: field"
+        if second.id is None
+        else "the event has an id: field langgraph dev does not send",
+        expected=first.id,
+        actual=second.id,
+        event_index=second.index,
+        # An id on a stream that is not resumable is harmless; a missing one breaks resuming
+        # (the rules judge resumability on their own).
+        severity=Severity.MUST if second.id is None else Severity.SHOULD,
+    )
+
+
+def _exact_stream(
+    mine: list[SSEEvent], theirs: list[SSEEvent], walk: _Walk
+) -> Iterator[Divergence]:
+    for position in range(max(len(mine), len(theirs))):
+        expected_name = mine[position].event if position < len(mine) else None
+        actual_name = theirs[position].event if position < len(theirs) else None
+        if (
+            expected_name is not None
+            and actual_name is not None
+            and walk.identities.strings_match(expected_name, actual_name)
+        ):
+            continue
+        index = theirs[position].index if position < len(theirs) else len(theirs)
+        if actual_name is None:
+            message = f"the stream ends where langgraph dev sends {expected_name!r}"
+        elif expected_name is None:
+            message = f"event {actual_name!r} where langgraph dev's stream has ended"
+        else:
+            message = f"event {actual_name!r} where langgraph dev sends {expected_name!r}"
+        yield Divergence(
+            "replay.event-order",
+            message,
+            expected=[event.event for event in mine],
+            actual=[event.event for event in theirs],
+            event_index=index,
+        )
+        return
+    for first, second in zip(mine, theirs, strict=True):
+        id_field = _id_field(first, second)
+        if id_field is not None:
+            yield id_field
+        event_walk = replace(walk, schema=event_schema(first.event))
+        yield from _payload(first.data, second.data, event_walk, second.index)
+
+
+def _free_stream(mine: list[SSEEvent], theirs: list[SSEEvent], walk: _Walk) -> Iterator[Divergence]:
+    """A run stream whose sequence follows the graph or the model: the first event, the
+    event kinds, the outcome, and each event against the closest recorded one of its name."""
+    names = (
+        [event.event for event in mine],
+        [event.event for event in theirs],
+    )
+    if mine and theirs and _event_key(mine[0].event) != _event_key(theirs[0].event):
+        yield Divergence(
+            "replay.event-order",
+            f"the stream starts with {theirs[0].event!r} where langgraph dev sends "
+            f"{mine[0].event!r}",
+            expected=names[0],
+            actual=names[1],
+            event_index=theirs[0].index,
+        )
+    if bool(mine) != bool(theirs):
+        yield Divergence(
+            "replay.event-order",
+            "the stream is empty" if not theirs else "events where langgraph dev sends none",
+            expected=names[0],
+            actual=names[1],
+        )
+    recorded = {_base(event.event) for event in mine}
+    sent = {_base(event.event) for event in theirs}
+    for name in sorted(recorded - sent - PATH_DEPENDENT_EVENTS):
+        yield Divergence(
+            "replay.event-order",
+            f"no {name!r} event where langgraph dev sends some",
+            expected=names[0],
+            actual=names[1],
+        )
+    for name in sorted(sent - recorded):
+        first = next(event for event in theirs if _base(event.event) == name)
+        yield Divergence(
+            "replay.event-order",
+            f"event {name!r} where langgraph dev sends none in this stream",
+            expected=names[0],
+            actual=names[1],
+            event_index=first.index,
+        )
+    for event in theirs:
+        candidates = [
+            recorded_event
+            for recorded_event in mine
+            if _event_key(recorded_event.event) == _event_key(event.event)
+        ] or [recorded_event for recorded_event in mine if recorded_event.event == event.event]
+        if not candidates:
+            continue
+        best: list[Divergence] | None = None
+        for candidate in candidates:
+            is_first = candidate is mine[0] and event is theirs[0]
+            dependent = _EVENT_DEPENDENT.get(_base(event.event))
+            event_walk = replace(
+                walk,
+                schema=event_schema(event.event),
+                values=is_first and walk.values,
+                bind=is_first,
+                dependent=(re.compile(dependent),) if dependent is not None else (),
+            )
+            found = _payload(candidate.data, event.data, event_walk, event.index)
+            id_field = _id_field(candidate, event)
+            if id_field is not None:
+                found.append(id_field)
+            if best is None or _weight(found) < _weight(best):
+                best = found
+            if not best:
+                break
+        yield from best or []
+
+
+def _weight(found: list[Divergence]) -> tuple[int, int]:
+    return (
+        sum(1 for item in found if item.severity is Severity.MUST),
+        len(found),
+    )
+
+
+def _stream_body(
+    expected: Exchange, actual: Exchange, walk: _Walk, free: bool
+) -> Iterator[Divergence]:
+    mine_events = parse_stream(expected.response.body).events
+    theirs_events = parse_stream(actual.response.body).events
+    yield from _end_event(theirs_events)
+    mine = list(_without_end(mine_events))
+    theirs = list(_without_end(theirs_events))
+    if expected.response.closed_by == "client" or actual.response.closed_by == "client":
+        # A client that hangs up after N events may have read a few more in its last network
+        # read: only what both sides surely saw is comparable.
+        common = min(len(mine), len(theirs))
+        mine, theirs = mine[:common], theirs[:common]
+    if free:
+        yield from _free_stream(mine, theirs, walk)
+    else:
+        yield from _exact_stream(mine, theirs, walk)
+
+
+def _plain_body(expected: Exchange, actual: Exchange, walk: _Walk) -> Iterator[Divergence]:
+    mine_text = expected.response.body.decode("utf-8", errors="replace")
+    theirs_text = actual.response.body.decode("utf-8", errors="replace")
+    if not mine_text.strip() or not theirs_text.strip():
+        if bool(mine_text.strip()) != bool(theirs_text.strip()):
+            yield Divergence(
+                "replay.shape",
+                "the body is empty"
+                if not theirs_text.strip()
+                else "a body where langgraph dev sends none",
+                expected=mine_text[:300],
+                actual=theirs_text[:300],
+            )
+        return
+    yield from _payload(mine_text, theirs_text, walk)
 
 
 # --- exchanges ---------------------------------------------------------------------------------
 
 
+def _dependent_pointers(path: str, relax: frozenset[Relax]) -> tuple[re.Pattern[str], ...]:
+    if not relax:
+        return ()
+    if _OUTPUT_ROUTES.search(path) or (Relax.GRAPH in relax and _GRAPH_ONLY_ROUTES.search(path)):
+        return (re.compile(""),)
+    keys = "|".join(sorted(_DEPENDENT_BODY_KEYS))
+    patterns = [
+        rf"^(?:/[0-9]+)?/(?:{keys})(?:/|$)",
+        r"^(?:/[0-9]+)?/metadata/(?:step|writes|source|parents)(?:/|$)",
+        r"^(?:/[0-9]+)?/(?:parent_)?checkpoint(?:_id)?(?:/|$)",
+        r"^/checkpoint(?:/|$)",
+    ]
+    if Relax.GRAPH in relax:
+        patterns.append(r"^(?:/[0-9]+)?/(?:config|context)(?:/|$)")
+    return tuple(re.compile(pattern) for pattern in patterns)
+
+
+def _client_set(exchange: Exchange) -> frozenset[str]:
+    body = exchange.request.body
+    return frozenset(key for key in SERVER_DEFAULTS if isinstance(body, dict) and key in body)
+
+
+def _status(expected: Exchange, actual: Exchange) -> Divergence:
+    body = actual.response.body.decode("utf-8", errors="replace").strip()
+    return Divergence(
+        "replay.status",
+        f"{actual.request.method} {actual.request.path}: status {actual.response.status} "
+        f"where langgraph dev answers {expected.response.status}"
+        + (f"; the target's body: {body[:300]}" if body else "; the target sent no body"),
+        expected=expected.response.status,
+        actual=actual.response.status,
+    )
+
+
 def _exchange(
-    expected: Exchange, actual: Exchange, identities: _Identities, compare_values: bool
-) -> list[Divergence]:
+    expected: Exchange,
+    actual: Exchange,
+    identities: _Identities,
+    relax: frozenset[Relax],
+    graph_map: Mapping[str, str],
+) -> Iterator[Divergence]:
     if expected.response.status != actual.response.status:
-        return [
-            Divergence(
-                "replay.status",
-                f"status {actual.response.status} where langgraph dev answers "
-                f"{expected.response.status}",
-                expected=expected.response.status,
-                actual=actual.response.status,
+        yield _status(expected, actual)
+        return
+    yield from _headers(expected.response, actual.response, identities)
+    path = urlsplit(expected.request.path).path
+    status = expected.response.status
+    walk = _Walk(
+        identities=identities,
+        schema=route_schema(expected.request.method, path, status),
+        relax=relax,
+        graph_map=graph_map,
+        free_text=ERROR_FREE_TEXT if status >= 400 else frozenset(),
+        client_set=_client_set(expected),
+        dependent=_dependent_pointers(path, relax),
+    )
+    if _is_stream(expected) and 200 <= status < 300:
+        free = bool(relax) and bool(_RUN_STREAM.search(path))
+        yield from _stream_body(expected, actual, walk, free)
+    else:
+        yield from _plain_body(expected, actual, walk)
+
+
+def _capped(divergences: Iterator[Divergence]) -> list[Divergence]:
+    kept: list[Divergence] = []
+    counts: Counter[str] = Counter()
+    for divergence in divergences:
+        counts[divergence.rule] += 1
+        if counts[divergence.rule] <= MAX_PER_RULE:
+            kept.append(divergence)
+    for rule, count in counts.items():
+        if count > MAX_PER_RULE:
+            severities = [d.severity for d in kept if d.rule == rule]
+            kept.append(
+                Divergence(
+                    rule,
+                    f"and {count - MAX_PER_RULE} more divergence(s) of this rule in this exchange",
+                    severity=min(severities, key=list(Severity).index),
+                )
             )
-        ]
-    header = _headers(expected.response, actual.response, identities)
-    if header:
-        return [header]
-    if _is_stream(expected) and 200 <= expected.response.status < 300:
-        return _stream_body(expected.response, actual.response, identities, compare_values)
-    return _plain_body(expected.response, actual.response, identities, compare_values)
+    return kept
 
 
-def _finding(divergence: Divergence, scenario: str, step: str, compare_values: bool) -> Finding:
-    note = _relaxed_note(compare_values) if divergence.rule != "replay.status" else ""
+def _relaxed_note(relax: frozenset[Relax]) -> str:
+    if not relax:
+        return ""
+    return " [relaxed: " + ", ".join(sorted(mode.value for mode in relax)) + "]"
+
+
+def _finding(divergence: Divergence, scenario: str, step: str, relax: frozenset[Relax]) -> Finding:
+    note = _relaxed_note(relax) if divergence.rule != "replay.status" else ""
     return Finding(
         rule=divergence.rule,
         severity=divergence.severity,
@@ -538,11 +948,22 @@ def _finding(divergence: Divergence, scenario: str, step: str, compare_values: b
 
 
 def compare(
-    expected: Transcript, actual: Transcript, *, compare_values: bool = True
+    expected: Transcript,
+    actual: Transcript,
+    *,
+    relax: frozenset[Relax] = frozenset(),
+    graph_map: Mapping[str, str] | None = None,
+    compare_values: bool | None = None,
 ) -> list[Finding]:
     """Findings for where ``actual`` (the target, normalised) departs from ``expected`` (the
-    fixture, normalised): at most the first divergence per exchange (plus a SHOULD one before
-    it). Never raises."""
+    fixture, normalised): every divergence, grouped per exchange and rule, capped.
+
+    ``relax`` names what may differ (``Relax``); ``graph_map`` (ours -> theirs) makes a
+    mapped graph id equal to ours. ``compare_values=False`` is the old spelling of both
+    relaxations. Never raises."""
+    if compare_values is False and not relax:
+        relax = frozenset(Relax)
+    graph_map = dict(graph_map or {})
     identities = _Identities()
     scenario = expected.scenario or actual.scenario
     by_step = {exchange.step: exchange for exchange in actual.exchanges}
@@ -561,7 +982,7 @@ def compare(
             )
             continue
         try:
-            divergences = _exchange(exchange, theirs, identities, compare_values)
+            divergences = _capped(_exchange(exchange, theirs, identities, relax, graph_map))
         except Exception as error:  # never raise: say the comparison itself failed
             divergences = [
                 Divergence(
@@ -570,7 +991,6 @@ def compare(
                 )
             ]
         findings += [
-            _finding(divergence, scenario, exchange.step, compare_values)
-            for divergence in divergences
+            _finding(divergence, scenario, exchange.step, relax) for divergence in divergences
         ]
     return findings

@@ -7,21 +7,23 @@ bodies, SSE ids), by placeholders numbered in order of first appearance:
 - ``<uuid:N>``: any UUID (thread, run, assistant, checkpoint, task, message ids; inside
   strings too: ``lc_run--<uuid:3>``, ``agent:<uuid:5>``, ``/threads/<uuid:1>/runs/<uuid:2>``);
 - ``<hex:N>``: 32-hex-digit ids (interrupt ids);
+- ``<id:N>``: ids in a format of the server's own: ULIDs, and any string a response gives
+  under an ``id``/``*_id`` key (long, with a digit) that is no uuid, wherever it appears;
 - ``<event_id:N>``: SSE ``id:`` values and the ``Last-Event-ID`` sent (``-1`` is kept).
 
 Replaced by unnumbered placeholders (their value carries no identity):
 ``<datetime>`` (ISO timestamps), ``<timestamp>`` (numbers under time keys), ``<date>`` (the date header), ``<content-length>``,
 ``<llm_url>`` (a loopback ``http://host:port/v1``, the fake LLM), ``http://<host>`` (other
 loopback host:port), ``<api_url>`` (``langgraph_api_url``), ``<version>`` (string values of
-keys ending in ``version``), ``<channel_version>`` (checkpoint channel versions, which carry
+keys ending in ``version``, and any ``1.2.3``-like string value: package versions are not
+protocol values), ``<channel_version>`` (checkpoint channel versions, which carry
 a random suffix).
 
 Also: header names lower-cased; JSON bodies and SSE data re-serialised canonically (keys
 sorted, compact, non-ASCII kept), so key order and whitespace never show; an SSE body becomes
 one chunk per event (heartbeat comments dropped: their number is timing); chunk times zeroed.
-``null`` ids are kept as they are: ``compare`` treats an id that is null on one side as
-matching any id on the other (langgraph dev itself gives a ToolMessage id null in one
-recording and a uuid in another).
+``null`` ids are kept as they are: ``compare`` accepts null for an id only where langgraph
+dev itself sends null.
 
 Pure: no I/O, never raises; a body it cannot parse keeps its text, placeholders substituted.
 """
@@ -42,9 +44,9 @@ from conformance.transcript import (
     Transcript,
 )
 
-NUMBERED_KINDS: tuple[str, ...] = ("uuid", "hex", "event_id")
+NUMBERED_KINDS: tuple[str, ...] = ("uuid", "hex", "id", "event_id")
 PLACEHOLDER = re.compile(
-    r"<(?P<kind>uuid|hex|event_id):(?P<number>[0-9]+)>"
+    r"<(?P<kind>uuid|hex|id|event_id):(?P<number>[0-9]+)>"
     r"|<(?P<plain>datetime|timestamp|date|content-length|llm_url|host|api_url|version|channel_version)>"
 )
 """Any placeholder this module writes; ``number`` is set for the numbered kinds."""
@@ -64,6 +66,10 @@ _UUID = re.compile(
 )
 _CHANNEL_VERSION = re.compile(r"\b[0-9]{32}\.[0-9]+(?:\.[0-9]+)?\b")
 _HEX32 = re.compile(r"\b[0-9a-f]{32}\b")
+_ULID = re.compile(r"\b[0-9A-HJKMNP-TV-Z]{26}\b")
+_OPAQUE_ID = re.compile(r"^(?=.*[0-9])[A-Za-z0-9][A-Za-z0-9_\-.:]{15,}$")
+"""An id value that is neither a uuid nor 32 hex digits: long, with a digit, no spaces."""
+_VERSION_STRING = re.compile(r"^v?[0-9]{1,4}\.[0-9]{1,4}\.[0-9]{1,6}(?:[-.+][0-9A-Za-z.\-+]*)?$")
 _REPLAY_EVERYTHING = "-1"
 
 _HEADER_PLACEHOLDERS: dict[str, str] = {
@@ -79,9 +85,11 @@ _TIME_KEY = re.compile(r"(?:^|_)(?:time|timestamp)(?:_|$)|_at$")
 
 @dataclass(slots=True)
 class Numbering:
-    """Placeholder numbers by kind, in order of first appearance, for one transcript."""
+    """Placeholder numbers by kind, in order of first appearance, for one transcript; and the
+    opaque ids (found under id keys) to replace wherever they appear."""
 
     _numbers: dict[str, dict[str, int]] = field(default_factory=dict)
+    opaque_ids: re.Pattern[str] | None = None
 
     def placeholder(self, kind: str, value: str) -> str:
         numbers = self._numbers.setdefault(kind, {})
@@ -96,7 +104,13 @@ def normalise_text(text: str, numbering: Numbering) -> str:
     text = _DATETIME.sub("<datetime>", text)
     text = _UUID.sub(lambda match: numbering.placeholder("uuid", match.group().lower()), text)
     text = _CHANNEL_VERSION.sub("<channel_version>", text)
-    return _HEX32.sub(lambda match: numbering.placeholder("hex", match.group()), text)
+    text = _HEX32.sub(lambda match: numbering.placeholder("hex", match.group()), text)
+    text = _ULID.sub(lambda match: numbering.placeholder("id", match.group()), text)
+    if numbering.opaque_ids is not None:
+        text = numbering.opaque_ids.sub(
+            lambda match: numbering.placeholder("id", match.group()), text
+        )
+    return text
 
 
 def normalise_json(value: Any, numbering: Numbering, key: str | None = None) -> Any:
@@ -106,6 +120,8 @@ def normalise_json(value: Any, numbering: Numbering, key: str | None = None) -> 
         if lowered in _KEY_PLACEHOLDERS and value is not None:
             return _KEY_PLACEHOLDERS[lowered]
         if lowered.endswith("version") and isinstance(value, str):
+            return "<version>"
+        if isinstance(value, str) and _VERSION_STRING.match(value):
             return "<version>"
         if _TIME_KEY.search(lowered.strip("_")) and _is_number(value):
             return "<timestamp>"
@@ -211,9 +227,48 @@ def _normalise_exchange(exchange: Exchange, numbering: Numbering) -> Exchange:
     return Exchange(step=exchange.step, request=normalised_request, response=normalised_response)
 
 
+def _opaque_ids(transcript: Transcript) -> re.Pattern[str] | None:
+    """Ids the server chose in a format of its own: string values of ``id``/``*_id`` keys in
+    response bodies and events that no other pattern recognises."""
+    found: set[str] = set()
+
+    def walk(value: Any, key: str = "") -> None:
+        if isinstance(value, dict):
+            for item_key, item in value.items():
+                walk(item, str(item_key))
+        elif isinstance(value, list):
+            for item in value:
+                walk(item, key)
+        elif (
+            isinstance(value, str)
+            and (key == "id" or key.endswith("_id"))
+            and _OPAQUE_ID.match(value)
+            and not _UUID.search(value)
+            and not _HEX32.search(value)
+            and not _ULID.search(value)
+        ):
+            found.add(value)
+
+    for exchange in transcript.exchanges:
+        response = exchange.response
+        if _is_event_stream(response.headers):
+            datas = [event.data for event in parse_stream(response.body).events]
+        else:
+            datas = [response.body.decode("utf-8", errors="replace")]
+        for data in datas:
+            try:
+                walk(json.loads(data))
+            except ValueError:
+                continue
+    if not found:
+        return None
+    alternatives = "|".join(re.escape(value) for value in sorted(found, key=len, reverse=True))
+    return re.compile(rf"(?<![A-Za-z0-9_\-])(?:{alternatives})(?![A-Za-z0-9_\-])")
+
+
 def normalise(transcript: Transcript) -> Transcript:
     """A copy of ``transcript`` with every volatile value replaced by its placeholder."""
-    numbering = Numbering()
+    numbering = Numbering(opaque_ids=_opaque_ids(transcript))
     return Transcript(
         scenario=transcript.scenario,
         description=transcript.description,

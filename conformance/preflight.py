@@ -93,13 +93,19 @@ async def check_assistants(context: PreflightContext) -> str:
             f"target {context.url} failed while the suite looked for assistants "
             f"({type(error).__name__}: {error})"
         ) from error
-    by_id = [graph for graph in needed if graph not in context.plan.assistants]
+    by_id = [
+        graph
+        for graph in needed
+        if graph not in context.plan.assistants and graph not in context.plan.unserved
+    ]
     parts = []
     if by_id:
         parts.append(f"run by graph id: {', '.join(by_id)}")
     for graph, assistant in context.plan.assistants.items():
         how = "created by the suite" if assistant in context.plan.created else "named"
         parts.append(f"{graph} -> {assistant} ({how})")
+    for graph in context.plan.unserved:
+        parts.append(f"{graph} not served (its scenarios NOT TESTED)")
     return "assistants: " + "; ".join(parts)
 
 

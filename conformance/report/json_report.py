@@ -87,6 +87,7 @@ def _scenario(scenario: ScenarioResult) -> dict[str, Any]:
         "duration_s": round(scenario.duration_s, 3),
         "relaxed": scenario.relaxed,
         "error": scenario.error,
+        "not_tested": scenario.not_tested,
         "findings": [_finding(finding, scenario) for finding in scenario.findings],
         "ignored": [
             {**_finding(finding, scenario), "baselined": False, "ignored_by": pattern}
@@ -129,6 +130,7 @@ def build_report(result: CheckResult) -> dict[str, Any]:
             "passed": sum(s["status"] == "pass" for s in scenarios),
             "failed": sum(s["status"] == "fail" for s in scenarios),
             "errors": sum(s["status"] == "error" for s in scenarios),
+            "not_tested": sum(s["status"] == "not tested" for s in scenarios),
             "must": sum(f.severity is Severity.MUST for f in all_findings),
             "should": sum(f.severity is Severity.SHOULD for f in all_findings),
             "may": sum(f.severity is Severity.MAY for f in all_findings),

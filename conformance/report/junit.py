@@ -34,6 +34,9 @@ def _scenario_case(suite: ElementTree.Element, scenario: dict[str, Any]) -> None
     others = [f for f in scenario["findings"] if f not in failures]
     if scenario["status"] == "error":
         ElementTree.SubElement(case, "error", message=scenario["error"]).text = scenario["error"]
+    elif scenario["status"] == "not tested":
+        reason = scenario.get("not_tested", "")
+        ElementTree.SubElement(case, "skipped", message=f"NOT TESTED: {reason}")
     elif failures:
         first = failures[0]
         ElementTree.SubElement(

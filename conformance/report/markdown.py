@@ -171,7 +171,8 @@ def _headline(report: dict[str, Any]) -> list[str]:
         f"(`{report['llm']['url']}`), {report['duration_s']:.1f} s",
         "",
         f"- Scenarios: {summary['scenarios']} run, {summary['passed']} passed, "
-        f"{summary['failed']} failed, {summary['errors']} could not run",
+        f"{summary['failed']} failed, {summary['errors']} could not run, "
+        f"{summary.get('not_tested', 0)} NOT TESTED",
         f"- Capabilities: {_capability_counts(report)}",
         f"- Findings: {summary['must']} MUST, {summary['should']} SHOULD, {summary['may']} MAY; "
         f"{summary['expected_failures']} baselined, {summary['stale_baseline']} stale",
@@ -245,6 +246,9 @@ def _stated_once(report: dict[str, Any]) -> list[str]:
     for scenario in report["scenarios"]:
         if scenario["status"] == "error":
             lines.append(f"- **Could not run** {scenario['name']}: {_cell(scenario['error'])}")
+        elif scenario["status"] == "not tested":
+            reason = _cell(scenario.get("not_tested", ""))
+            lines.append(f"- **NOT TESTED** {scenario['name']}: {reason}")
     return ["", *lines] if lines else []
 
 

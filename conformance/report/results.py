@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 
+from conformance.baseline import selects
 from conformance.capabilities import CAPABILITIES, Level
 from conformance.findings import Finding
 from conformance.rules.catalog import RULES
@@ -22,6 +23,9 @@ class ScenarioStatus(StrEnum):
     FAIL = "fail"
     ERROR = "error"
     """The suite could not judge the scenario (e.g. its fixture is missing)."""
+    NOT_TESTED = "not tested"
+    """The scenario needs what the target does not offer (a graph it does not serve, a
+    capability the user declared absent): neither a pass nor a protocol failure."""
 
 
 class CapabilityStatus(StrEnum):
@@ -51,12 +55,14 @@ class ScenarioResult:
     """Why the suite could not judge this scenario; set only for ``ScenarioStatus.ERROR``."""
     ignored: tuple[tuple[str, Finding], ...] = ()
     """Findings an ignore pattern covered, with the pattern: listed, never counted."""
+    not_tested: str = ""
+    """Why the scenario was not run; set only for ``ScenarioStatus.NOT_TESTED``."""
     also_exercised: frozenset[str] = frozenset()
     """Capabilities the rules exercised besides the scenario's own (``sse_framing`` whenever
     the scenario read a stream)."""
 
     def is_expected(self, finding: Finding) -> bool:
-        return finding.rule in self.baselined_rules
+        return any(selects(selector, finding) for selector in self.baselined_rules)
 
     @property
     def failures(self) -> tuple[Finding, ...]:
@@ -67,6 +73,8 @@ class ScenarioResult:
     def status(self) -> ScenarioStatus:
         if self.error:
             return ScenarioStatus.ERROR
+        if self.not_tested:
+            return ScenarioStatus.NOT_TESTED
         return ScenarioStatus.FAIL if self.failures else ScenarioStatus.PASS
 
 
@@ -167,15 +175,20 @@ def judge_capabilities(
     fails, when a rule of that capability fails anywhere (a framing fault found while running
     a threads scenario still fails ``sse_framing``), or when a stale baseline entry names one
     of its scenarios. A capability that nothing exercised and nothing failed is NOT TESTED,
-    with the reason: ``excluded`` (declared out of scope) or that nothing exercised it. A
-    failure is never hidden by an exclusion.
+    with the reason: ``excluded`` (declared out of scope), that one of its scenarios was NOT
+    TESTED (the capability was not shown whole: a graph the target does not serve), or that
+    nothing exercised it. A failure is never hidden by an exclusion.
     """
     excluded = excluded or {}
+    untested: dict[str, list[str]] = {name: [] for name in CAPABILITIES}
     ran: dict[str, list[str]] = {name: [] for name in CAPABILITIES}
     failed_by: dict[str, list[str]] = {name: [] for name in CAPABILITIES}
     capability_of_scenario = {s.name: s.capability for s in scenarios}
     for scenario in scenarios:
-        if scenario.status is not ScenarioStatus.ERROR:
+        if scenario.status is ScenarioStatus.NOT_TESTED:
+            if scenario.capability in untested:
+                untested[scenario.capability].append(scenario.name)
+        elif scenario.status is not ScenarioStatus.ERROR:
             for capability in sorted({scenario.capability, *scenario.also_exercised}):
                 if capability in ran:
                     ran[capability].append(scenario.name)
@@ -193,11 +206,13 @@ def judge_capabilities(
         reason = ""
         if failed_by[name]:
             status = CapabilityStatus.FAIL
-        elif ran[name] and name not in excluded:
+        elif ran[name] and name not in excluded and not untested[name]:
             status = CapabilityStatus.PASS
         else:
             status = CapabilityStatus.NOT_TESTED
             reason = excluded.get(name, NOT_EXERCISED)
+            if untested[name] and name not in excluded:
+                reason = "scenario(s) NOT TESTED: " + ", ".join(untested[name])
         results.append(
             CapabilityResult(
                 name=name,

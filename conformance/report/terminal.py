@@ -33,6 +33,8 @@ class ProgressPrinter:
             line += f"\n        {first.rule} at {first.location()}: {first.message}"
         elif result.status is ScenarioStatus.ERROR:
             line += f"\n        {result.error}"
+        elif result.status is ScenarioStatus.NOT_TESTED:
+            line += f"\n        {result.not_tested}"
         self._stream.write(line + "\n")
         self._stream.flush()
 
@@ -104,7 +106,8 @@ def summary(report: dict[str, Any]) -> str:
     )
     lines.append(
         f"{report['outcome'].upper()}: level {report['level']}; {totals['passed']} passed, "
-        f"{totals['failed']} failed, {totals['errors']} could not run of "
+        f"{totals['failed']} failed, {totals['errors']} could not run, "
+        f"{totals.get('not_tested', 0)} NOT TESTED of "
         f"{totals['scenarios']} scenarios; {totals['must']} MUST, {totals['should']} SHOULD "
         f"findings; {report['duration_s']:.1f} s against {report['target']}"
     )

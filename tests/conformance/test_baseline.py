@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from conformance.baseline import Baseline, BaselineError, load_baseline, write_baseline
+from conformance.baseline import (
+    Baseline,
+    BaselineError,
+    finding_id,
+    load_baseline,
+    selects,
+    write_baseline,
+)
 from conformance.findings import Finding, Severity
 
 
@@ -44,7 +51,8 @@ def test_json_baseline_in_both_shapes(tmp_path: Path, content: str) -> None:
     [
         ("stream_values stream.metadata-first\n", "baseline.txt:1"),
         ("ok::rule\n::rule\n", "baseline.txt:2"),
-        ("a::b::c\n", "'a::b::c'"),
+        ("a::b::c::nopointer\n", "'a::b::c::nopointer'"),
+        ("a::b::::/p\n", "'a::b::::/p'"),
         ('{"expected_failures": "a::b"}', "a JSON baseline is a list"),
         ("[1, 2]", "a JSON baseline is a list"),
         ("{not json", "invalid JSON"),
@@ -81,3 +89,32 @@ def test_written_baseline_reads_back(tmp_path: Path) -> None:
     write_baseline(path, [("b", "rule.y"), ("a", "rule.x"), ("a", "rule.x")])
     assert load_baseline(path).entries == {("a", "rule.x"), ("b", "rule.y")}
     assert path.read_text().splitlines()[-2:] == ["a::rule.x", "b::rule.y"]
+
+
+def test_an_entry_can_name_one_finding(tmp_path: Path) -> None:
+    path = tmp_path / "baseline.txt"
+    path.write_text(
+        "s::replay.shape::get_thread::/config\ns::replay.value::get_run\nt::replay.header\n"
+    )
+    baseline = load_baseline(path)
+    known = Finding("replay.shape", Severity.MUST, "m", "s", "get_thread", pointer="/config")
+    new_pointer = Finding("replay.shape", Severity.MUST, "m", "s", "get_thread", pointer="/x")
+    new_step = Finding("replay.shape", Severity.MUST, "m", "s", "other", pointer="/config")
+    any_pointer = Finding("replay.value", Severity.MUST, "m", "s", "get_run", pointer="/a/b")
+    selectors = baseline.rules_for("s")
+    assert selects("replay.shape::get_thread::/config", known)
+    assert [
+        f
+        for f in (known, new_pointer, new_step, any_pointer)
+        if any(selects(selector, f) for selector in selectors)
+    ] == [known, any_pointer]
+    assert selects("replay.header", Finding("replay.header", Severity.MUST, "m", "t", "x"))
+    # stale per finding: the known one is gone, a new one of the same rule does not keep it
+    assert baseline.stale({"s": [new_pointer, any_pointer]}, {"s"}) == [
+        ("s", "replay.shape::get_thread::/config")
+    ]
+    assert finding_id("s", known) == "s::replay.shape::get_thread::/config"
+    assert finding_id("s", any_pointer) == "s::replay.value::get_run::/a/b"
+    written = tmp_path / "written.txt"
+    write_baseline(written, [("s", finding_id("s", known).partition("::")[2])])
+    assert load_baseline(written).entries == {("s", "replay.shape::get_thread::/config")}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import http.server
 import io
 import json
@@ -18,15 +19,17 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 
-from conformance import check, step_findings
+from conformance import check, step_findings, target_setup
 from conformance.baseline import Baseline
 from conformance.client import ScenarioError, TargetUnreachable
+from conformance.compare import Relax
 from conformance.findings import Finding, Severity
 from conformance.live_mode import LIVE_STEP_TIMEOUT_SECONDS, refusing_model_url
 from conformance.processes import free_port
-from conformance.scenarios.model import Scenario
+from conformance.scenarios.model import Request, Scenario
 from conformance.transcript import (
     Chunk,
     Exchange,
@@ -43,7 +46,7 @@ def _scenario(name: str, capability: str = "runs", *, model_dependent: bool = Tr
         description=f"{name} story",
         capability=capability,
         model_dependent=model_dependent,
-        steps=(),
+        steps=(Request("create", "POST", "/assistants", body={"graph_id": "agent"}),),
     )
 
 
@@ -77,18 +80,19 @@ def fixtures_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def fake_judge(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    """Judge by a table: scenario -> findings; records the compare_values each one got."""
-    table: dict[str, Any] = {"findings": {}, "compare_values": {}}
+    """Judge by a table: scenario -> findings; records the relaxed modes each one got."""
+    table: dict[str, Any] = {"findings": {}, "relax": {}}
 
     def judge(
         name: str,
         fixture: Transcript,
         actual: Transcript,
         *,
-        compare_values: bool,
+        relax: Any,
+        graph_map: Any,
         live_model: bool = False,
-    ):
-        table["compare_values"][name] = compare_values
+    ) -> list[Finding]:
+        table["relax"][name] = relax
         table.setdefault("live_model", {})[name] = live_model
         return list(table["findings"].get(name, []))
 
@@ -159,7 +163,13 @@ def test_relaxation_for_live_llm_and_mapped_graphs() -> None:
     assert check.relaxation(model, llm_mode="live", graph_map={}) == check.LIVE_LLM_RELAXATION
     assert check.relaxation(fixed, llm_mode="live", graph_map={}) == ""
     assert (
-        check.relaxation(fixed, llm_mode="fake", graph_map={"a": "b"}) == check.GRAPH_MAP_RELAXATION
+        check.relaxation(fixed, llm_mode="fake", graph_map={"agent": "b"})
+        == check.GRAPH_MAP_RELAXATION
+    )
+    # a mapped graph the scenario does not run relaxes nothing
+    assert check.relaxation(fixed, llm_mode="fake", graph_map={"other": "b"}) == ""
+    assert check.relaxations(model, llm_mode="live", graph_map={"agent": "b"}) == frozenset(
+        {Relax.GRAPH, Relax.MODEL}
     )
 
 
@@ -304,12 +314,13 @@ async def test_check_target_bounds_concurrency_and_keeps_order(
     assert [r.name for r in result.scenarios] == ["alpha", "beta", "gamma", "delta"]
     assert result.exit_code == 0
     # live LLM, model-dependent scenarios: values never compared, and the report says so
-    assert set(fake_judge["compare_values"].values()) == {False}
+    assert set(fake_judge["relax"].values()) == {frozenset({Relax.MODEL})}
     # ... and the rules know the model is real: its tokens are judged by their timing
     assert set(fake_judge["live_model"].values()) == {True}
     assert all(r.relaxed == check.LIVE_LLM_RELAXATION for r in result.scenarios)
-    assert check.relaxed_comparisons_note() in result.run.notes
-    assert "values not compared" in check.relaxed_comparisons_note()
+    note = check.relaxed_comparisons_note(frozenset({Relax.MODEL}))
+    assert note in result.run.notes
+    assert "live model mode relaxes" in note and "mapped graph" not in note
 
 
 async def test_baseline_expected_new_and_stale(
@@ -404,7 +415,7 @@ async def test_mapped_graphs_are_judged_by_shapes_and_the_report_says_so(
         fixtures_dir=fixtures_dir,
         runner=_runner,
     )
-    assert fake_judge["compare_values"] == {"alpha": False}
+    assert fake_judge["relax"] == {"alpha": frozenset({Relax.GRAPH})}
     assert check.GRAPH_MAP_RELAXATION in result.run.notes
     assert result.run.graph_map == {"agent": "mine"}
 
@@ -632,3 +643,90 @@ def test_cli_live_mode_defaults_and_model_settings_reach_the_runner(
     # the fault scenarios' model: a fake LLM the suite started for them
     failing = urlsplit(seen["failing_llm_url"])
     assert failing.hostname == "127.0.0.1" and failing.port != urlsplit(fake_llm_url).port
+
+
+async def test_scenario_on_a_graph_the_target_does_not_serve_is_not_tested(
+    fixtures_dir: Path, fake_judge: Any
+) -> None:
+    ran: list[str] = []
+
+    async def runner(scenario: Scenario, base_url: str, **options: Any) -> Transcript:
+        ran.append(scenario.name)
+        return _transcript(scenario.name)
+
+    judge = functools.partial(
+        check.judge_scenario, fixtures_dir=fixtures_dir, baseline=Baseline(), runner=runner
+    )
+    unserved = check.Target(
+        url="http://x", llm_url="u", unserved_graphs={"agent": "no assistant for graph 'agent'"}
+    )
+    result, transcript = await judge(_scenario("alpha"), unserved)
+    assert result.status.value == "not tested" and transcript is None and ran == []
+    assert result.not_tested == "no assistant for graph 'agent'"
+    # a target that serves the graph: run and judged
+    result, _ = await judge(_scenario("alpha"), check.Target(url="http://x", llm_url="u"))
+    assert result.status.value == "pass" and ran == ["alpha"]
+
+
+def test_graphs_of_a_scenario_skip_captured_ids_and_graphs_expected_to_fail() -> None:
+    scenario = Scenario(
+        name="s",
+        description="",
+        capability="runs",
+        model_dependent=False,
+        steps=(
+            Request("a", "POST", "/assistants", body={"graph_id": "weather_agent"}),
+            Request("b", "POST", "/runs/wait", body={"assistant_id": "{assistant_id}"}),
+            Request("c", "POST", "/runs", body={"assistant_id": "nope"}, expect_status=422),
+        ),
+    )
+    assert check.graphs_of(scenario) == frozenset({"weather_agent"})
+
+
+def _assistants_target(served: set[str]) -> tuple[http.server.HTTPServer, str]:
+    """A target with a system assistant per graph in ``served``, refusing to create others."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))))
+            if self.path == "/assistants/search":
+                found = body["graph_id"] in served
+                self._send(200, [{"assistant_id": body["graph_id"]}] if found else [])
+            else:
+                self._send(404, {"detail": f"graph {body['graph_id']} not found"})
+
+        def _send(self, status: int, value: Any) -> None:
+            data = json.dumps(value).encode()
+            self.send_response(status)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: Any) -> None:
+            return
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+async def test_a_graph_the_target_will_not_serve_is_unserved_unless_none_is_served() -> None:
+    server, url = _assistants_target({"agent"})
+    try:
+        async with httpx.AsyncClient(base_url=url) as client:
+            plan = await target_setup.prepare_assistants(
+                client, ["agent", "custom_events"], named={}, graph_map={}, create=True
+            )
+            assert plan.assistants == {} and plan.created == []
+            assert list(plan.unserved) == ["custom_events"]
+            assert "answered 404" in plan.unserved["custom_events"]
+            assert "--graph custom_events=THEIRS" in plan.unserved["custom_events"]
+            # not one graph can be set up: the target is not ready, the check cannot run
+            with pytest.raises(target_setup.SetupError, match="would not create one"):
+                await target_setup.prepare_assistants(
+                    client, ["custom_events"], named={}, graph_map={}, create=True
+                )
+    finally:
+        server.shutdown()
+        server.server_close()

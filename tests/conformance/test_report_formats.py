@@ -71,6 +71,7 @@ def test_json_report_carries_verdicts_and_findings(report: dict[str, Any], tmp_p
         "passed": 1,
         "failed": 1,
         "errors": 1,
+        "not_tested": 0,
         "must": 2,
         "should": 1,
         "may": 0,

@@ -110,3 +110,22 @@ def test_exit_codes() -> None:
     unreachable = CheckResult(run=_run(), scenarios=[], fatal_error="unreachable")
     assert unreachable.exit_code is ExitCode.COULD_NOT_RUN
     assert unreachable.level == "none"
+
+
+def test_not_tested_scenario_is_neither_pass_nor_fail_and_blocks_its_level() -> None:
+    scenarios = _every_capability_passing()
+    store = next(s for s in scenarios if s.capability == "store")
+    assert CAPABILITIES["store"][0] is Level.EXTENDED
+    scenarios.append(_scenario("store_two", "store", not_tested="graph x not served"))
+    assert scenarios[-1].status is ScenarioStatus.NOT_TESTED
+    capabilities = {c.name: c for c in judge_capabilities(scenarios)}
+    # one scenario of the capability passed, another could not be run: not shown whole
+    assert store.status is ScenarioStatus.PASS
+    assert capabilities["store"].status is CapabilityStatus.NOT_TESTED
+    assert level_reached(list(capabilities.values())) == "core"
+    result = CheckResult(run=_run(), scenarios=scenarios)
+    assert result.exit_code is ExitCode.CONFORMANT
+    # a failure still wins over NOT TESTED
+    scenarios.append(_scenario("store_three", "store", _finding("r")))
+    capabilities = {c.name: c for c in judge_capabilities(scenarios)}
+    assert capabilities["store"].status is CapabilityStatus.FAIL

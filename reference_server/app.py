@@ -42,7 +42,7 @@ def create_app(settings: Settings) -> Quart:
     app.config["PROPAGATE_EXCEPTIONS"] = False
     app.config[context.SETTINGS_KEY] = settings
 
-    storage = open_storage(settings.database_path)
+    storage = open_storage(settings.database)
     graphs = GraphRegistry(settings.config_path)
     graphs.load()
     verifier = TokenVerifier(settings.auth) if settings.auth.enabled else None

@@ -54,6 +54,30 @@ def test_flags_become_settings(tmp_path: Path) -> None:
     assert settings_from_json(settings_to_json(in_memory)) == in_memory
 
 
+def test_a_postgres_url_and_workers_reach_the_settings() -> None:
+    url = "postgresql://postgres@127.0.0.1:5999/postgres"
+    settings = settings_from_arguments(
+        build_parser().parse_args(["--database", url, "--workers", "2"])
+    )
+    assert settings.database_url == url and settings.database == url
+    assert settings.database_path is None and not settings.in_memory
+    assert settings.workers == 2
+    assert settings_from_json(settings_to_json(settings)) == settings
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--workers", "2"], "2 workers need a shared database"),
+        (["--in-memory", "--workers", "3"], "3 workers need a shared database"),
+        (["--workers", "0"], "workers must be at least 1"),
+    ],
+)
+def test_several_workers_without_postgres_are_refused(argv: list[str], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        settings_from_arguments(build_parser().parse_args(argv))
+
+
 @pytest.mark.parametrize(
     "argv",
     [

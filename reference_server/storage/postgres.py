@@ -48,7 +48,7 @@ EVENTS_CHANNEL = "rs_run_events"
 _POOL_SIZE = 20
 # Any constant: the workers of one database take it in turn to create the schema, as
 # ``CREATE TABLE IF NOT EXISTS`` run concurrently can still collide.
-_SCHEMA_LOCK_KEY = 0x72735F736368656D
+_SCHEMA_LOCK = (0x7273_0003, 0)
 
 _SCHEMA = [
     """CREATE TABLE IF NOT EXISTS rs_assistants (
@@ -92,7 +92,7 @@ _SCHEMA = [
     """CREATE TABLE IF NOT EXISTS rs_run_workers (
         run_id TEXT PRIMARY KEY,
         thread_id TEXT NOT NULL,
-        worker BIGINT NOT NULL
+        worker INTEGER NOT NULL
     )""",
 ]
 
@@ -125,14 +125,14 @@ class PostgresStorage:
         checkpointer = _ShieldedPostgresSaver(pool)
         store = _ShieldedPostgresStore(pool)
         async with pool.connection() as connection:
-            await connection.execute("SELECT pg_advisory_lock(%s)", (_SCHEMA_LOCK_KEY,))
+            await connection.execute("SELECT pg_advisory_lock(%s, %s)", _SCHEMA_LOCK)
             try:
                 for statement in _SCHEMA:
                     await connection.execute(statement)
                 await checkpointer.setup()
                 await store.setup()
             finally:
-                await connection.execute("SELECT pg_advisory_unlock(%s)", (_SCHEMA_LOCK_KEY,))
+                await connection.execute("SELECT pg_advisory_unlock(%s, %s)", _SCHEMA_LOCK)
         self.checkpointer = checkpointer
         self.store = store
 

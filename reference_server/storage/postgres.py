@@ -24,7 +24,7 @@ from langgraph.checkpoint.base import (
     CheckpointMetadata,
 )
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
-from langgraph.store.base import BaseStore, Op, Result
+from langgraph.store.base import BaseStore, Op, Result, SearchOp
 from langgraph.store.postgres.aio import AsyncPostgresStore
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow, dict_row
@@ -49,6 +49,9 @@ _POOL_SIZE = 20
 # Any constant: the workers of one database take it in turn to create the schema, as
 # ``CREATE TABLE IF NOT EXISTS`` run concurrently can still collide.
 _SCHEMA_LOCK = (0x7273_0003, 0)
+_SCHEMA_LOCK_RETRY_SECONDS = 0.05
+_NEWEST_FIRST = "ORDER BY store.updated_at DESC"
+_OLDEST_FIRST = "ORDER BY store.created_at ASC, store.key ASC"
 
 _SCHEMA = [
     """CREATE TABLE IF NOT EXISTS rs_assistants (
@@ -125,7 +128,7 @@ class PostgresStorage:
         checkpointer = _ShieldedPostgresSaver(pool)
         store = _ShieldedPostgresStore(pool)
         async with pool.connection() as connection:
-            await connection.execute("SELECT pg_advisory_lock(%s, %s)", _SCHEMA_LOCK)
+            await _take_schema_lock(connection)
             try:
                 for statement in _SCHEMA:
                     await connection.execute(statement)
@@ -459,10 +462,39 @@ class _ShieldedPostgresSaver(AsyncPostgresSaver):
 
 
 class _ShieldedPostgresStore(AsyncPostgresStore):
-    """Store batches that finish even when their caller is cancelled (see above)."""
+    """Store batches that finish even when their caller is cancelled (see above), and
+    searches without a query in the order ``langgraph dev`` answers them: oldest item first
+    (its in-memory store keeps insertion order), not most recently updated first."""
 
     async def abatch(self, ops: Iterable[Op]) -> list[Result]:
         return await asyncio.shield(super().abatch(list(ops)))
+
+    def _prepare_batch_search_queries(
+        self, search_ops: Sequence[tuple[int, SearchOp]]
+    ) -> tuple[list[tuple[str, list[str | list[float] | None]]], list[tuple[int, str]]]:
+        queries, embedding_requests = super()._prepare_batch_search_queries(search_ops)
+        for position, (sql, parameters) in enumerate(queries):
+            if _NEWEST_FIRST not in sql:
+                raise RuntimeError(
+                    "langgraph-checkpoint-postgres changed its search query: "
+                    "the insertion order of store searches needs a new look"
+                )
+            queries[position] = (sql.replace(_NEWEST_FIRST, _OLDEST_FIRST), parameters)
+        return queries, embedding_requests
+
+
+async def _take_schema_lock(connection: AsyncConnection[DictRow]) -> None:
+    """Tried, never waited for inside Postgres: the savers create indexes ``CONCURRENTLY``,
+    which waits for every open statement to end, a blocked ``pg_advisory_lock`` included; the
+    worker holding the lock would wait forever for the worker waiting on it."""
+    while True:
+        cursor = await connection.execute(
+            "SELECT pg_try_advisory_lock(%s, %s) AS mine", _SCHEMA_LOCK
+        )
+        row = await cursor.fetchone()
+        if row is not None and row["mine"]:
+            return
+        await asyncio.sleep(_SCHEMA_LOCK_RETRY_SECONDS)
 
 
 def _owner_condition(

@@ -265,3 +265,23 @@ async def test_a_cancelled_checkpoint_write_never_blocks_other_writers(storage: 
             await writer
         await asyncio.wait_for(storage.put_thread(_thread(f"after{attempt}")), timeout=5)
         await asyncio.wait_for(storage.store.aput(("n",), f"k{attempt}", {"v": 1}), timeout=5)
+
+
+@pytest.mark.parametrize("backend", ["memory", "postgres"])
+async def test_store_search_lists_items_oldest_first_as_langgraph_dev(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    # langgraph dev's in-memory store keeps insertion order, an update included; LangGraph's
+    # Postgres store lists the most recently updated first unless told otherwise.
+    storage = BACKENDS[backend](request, tmp_path)
+    await storage.open()
+    try:
+        for key in ("first", "second", "third"):
+            await storage.store.aput(("notes",), key, {"v": 1})
+        await storage.store.aput(("notes",), "second", {"v": 2})
+        found = await storage.store.asearch(("notes",), limit=10)
+        assert [item.key for item in found] == ["first", "second", "third"]
+        paged = await storage.store.asearch(("notes",), limit=1, offset=1)
+        assert [item.key for item in paged] == ["second"]
+    finally:
+        await storage.close()

@@ -11,7 +11,9 @@
   truth, and a reader also looks again every ``_RECHECK_SECONDS`` in case one was missed.
 - **Multitask.** Creating a run holds a transaction-scoped advisory lock on its thread
   (``_THREAD_LOCKS``); a run starts only when, under that lock, no other run of its thread is
-  running and none inserted before it (``rs_runs.sequence``) is still pending.
+  running and none inserted before it (``rs_runs.sequence``) is still pending. The locks are
+  held on connections of a pool of their own: what is done under them needs connections of the
+  storage's pool, which a crowd of lock holders must not use up.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import Any
 import orjson
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow, dict_row
+from psycopg_pool import AsyncConnectionPool
 
 from reference_server.runs.workers import CancelAction, CancelListener
 from reference_server.storage.base import Record, StoredEvent
@@ -43,6 +46,7 @@ _GUARD_FIRST_WAIT_SECONDS = 0.002
 _GUARD_LONGEST_WAIT_SECONDS = 0.05
 _REPLAY_EVERYTHING = "-1"
 _ACTIVE = ["pending", "running"]
+_GUARD_POOL_SIZE = 10
 # A worker row counts only while its worker is alive: its advisory lock is granted.
 _LIVE_WORKER = (
     "EXISTS (SELECT 1 FROM pg_locks lock WHERE lock.locktype = 'advisory' "
@@ -59,6 +63,7 @@ class PostgresWorkers:
         self._listening: asyncio.Task[None] | None = None
         self._signals: dict[str, asyncio.Event] = {}
         self._on_cancel: CancelListener | None = None
+        self._guards: AsyncConnectionPool[AsyncConnection[DictRow]] | None = None
 
     @property
     def shared(self) -> bool:
@@ -67,6 +72,16 @@ class PostgresWorkers:
     # lifecycle --------------------------------------------------------------------------
     async def start(self, on_cancel: CancelListener) -> None:
         self._on_cancel = on_cancel
+        guards: AsyncConnectionPool[AsyncConnection[DictRow]] = AsyncConnectionPool(
+            self._storage.url,
+            min_size=1,
+            max_size=_GUARD_POOL_SIZE,
+            open=False,
+            kwargs={"autocommit": True, "row_factory": dict_row},
+            connection_class=AsyncConnection[DictRow],
+        )
+        await guards.open(wait=True, timeout=30)
+        self._guards = guards
         listener = await AsyncConnection.connect(
             self._storage.url, autocommit=True, row_factory=dict_row
         )
@@ -91,7 +106,9 @@ class PostgresWorkers:
         if self._listener is not None:
             # Closing releases the worker lock: this worker's unfinished runs become orphans.
             await self._listener.close()
-        self._listener = self._listening = None
+        if self._guards is not None:
+            await self._guards.close()
+        self._listener = self._listening = self._guards = None
 
     async def _listen(self, listener: AsyncConnection[DictRow]) -> None:
         try:
@@ -147,7 +164,9 @@ class PostgresWorkers:
     async def _locked_thread(self, thread_id: str) -> AsyncIterator[AsyncConnection[DictRow]]:
         # A transaction-scoped lock, tried rather than waited for: a cancelled holder or waiter
         # rolls back (or its connection is discarded), which always releases it.
-        async with self._storage.pool.connection() as connection, connection.transaction():
+        if self._guards is None:
+            raise RuntimeError("PostgresWorkers has not been started")
+        async with self._guards.connection() as connection, connection.transaction():
             wait = _GUARD_FIRST_WAIT_SECONDS
             while True:
                 cursor = await connection.execute(

@@ -247,6 +247,24 @@ async def test_enqueued_runs_from_both_workers_run_one_at_a_time_in_order(
     assert thread["status"] == "idle"
 
 
+async def test_a_crowd_of_runs_created_at_once_on_both_workers_all_complete(
+    clients: tuple[httpx.AsyncClient, httpx.AsyncClient],
+) -> None:
+    # More creations at once than either connection pool holds: a creation holding its thread
+    # lock must still get the connections its writes need.
+    worker_a, worker_b = clients
+
+    async def _one(client: httpx.AsyncClient) -> tuple[int, Any]:
+        thread_id = await _new_thread(client)
+        body = {"assistant_id": "agent", "input": _input("hi")}
+        response = await client.post(f"/threads/{thread_id}/runs/wait", json=body)
+        return response.status_code, json.loads(response.content)
+
+    outcomes = await asyncio.gather(*(_one((worker_a, worker_b)[i % 2]) for i in range(80)))
+    assert [status for status, _ in outcomes] == [200] * 80
+    assert all(values["messages"][-1]["type"] == "ai" for _, values in outcomes)
+
+
 def test_the_whole_suite_passes_against_two_granian_workers_on_postgres(
     postgres_url: str, fake_llm_url: str, tmp_path: Path
 ) -> None:

@@ -437,7 +437,14 @@ class PostgresStorage:
 
 class _ShieldedPostgresSaver(AsyncPostgresSaver):
     """Checkpoint writes that finish even when the run writing them is cancelled, so an
-    interrupted run keeps the checkpoints it reached (as the SQLite backend does)."""
+    interrupted run keeps the checkpoints it reached (as the SQLite backend does), and that
+    run side by side: the saver takes one process-wide lock around every query, which only a
+    single shared connection needs; from a pool each query has a connection of its own. With
+    the lock, every run of the process waited its turn for each checkpoint read and write."""
+
+    def __init__(self, pool: AsyncConnectionPool[AsyncConnection[DictRow]]) -> None:
+        super().__init__(pool)
+        self.lock = _NoLock()  # type: ignore[assignment]  # used only as `async with`
 
     async def aput(
         self,
@@ -459,6 +466,14 @@ class _ShieldedPostgresSaver(AsyncPostgresSaver):
 
     async def adelete_thread(self, thread_id: str) -> None:
         await asyncio.shield(super().adelete_thread(thread_id))
+
+
+class _NoLock:
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        return None
 
 
 class _ShieldedPostgresStore(AsyncPostgresStore):

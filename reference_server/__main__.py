@@ -117,6 +117,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if settings.database_path is not None:
         settings.database_path.parent.mkdir(parents=True, exist_ok=True)
+    if settings.database_url is not None:
+        from conformance.extras import MissingExtra, require
+
+        try:
+            require("postgres", "--database postgresql://...")
+        except MissingExtra as error:
+            print(f"reference-server: {error}", file=sys.stderr)
+            return 2
 
     from granian.constants import Interfaces
     from granian.log import LogLevels

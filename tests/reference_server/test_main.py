@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from conformance.processes import ServerProcess, free_port, python_module
-from reference_server.__main__ import build_parser, settings_from_arguments
+from reference_server.__main__ import build_parser, main, settings_from_arguments
 from reference_server.settings import Settings, settings_from_json, settings_to_json
 
 TINY_GRAPHS = Path(__file__).parent / "routes" / "tiny_graphs.py"
@@ -63,6 +63,18 @@ def test_a_postgres_url_and_workers_reach_the_settings() -> None:
     assert settings.database_path is None and not settings.in_memory
     assert settings.workers == 2
     assert settings_from_json(settings_to_json(settings)) == settings
+
+
+def test_a_postgres_url_without_the_postgres_extra_names_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from conformance import extras
+
+    # As if psycopg were not installed.
+    monkeypatch.setattr(extras, "missing_modules", lambda extra: ["psycopg"])
+    code = main(["--config", str(_config(tmp_path)), "--database", "postgresql://127.0.0.1:1/x"])
+    assert code == 2
+    assert "[postgres] extra" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

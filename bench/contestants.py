@@ -1,6 +1,7 @@
 """Start everything a benchmark run compares, each in its own process on loopback, sharing one
-fake LLM: the reference server, ``langgraph dev`` as it ships and with more concurrent jobs,
-the in-process floor, and the fake LLM read directly."""
+fake LLM: the reference server (in memory, and on a Postgres cluster of its own with one and
+with two workers), ``langgraph dev`` as it ships and with more concurrent jobs, the in-process
+floor, and the fake LLM read directly."""
 
 from __future__ import annotations
 
@@ -25,7 +26,18 @@ LANGGRAPH_DEV = "langgraph-dev"
 LANGGRAPH_DEV_JOBS = "langgraph-dev-jobs"
 FLOOR = "floor"
 FAKE_LLM = "fake-llm"
-ALL_CONTESTANTS = (REFERENCE, LANGGRAPH_DEV, LANGGRAPH_DEV_JOBS, FLOOR, FAKE_LLM)
+REFERENCE_POSTGRES = "reference-postgres"
+REFERENCE_POSTGRES_TWO_WORKERS = "reference-postgres-2w"
+POSTGRES_WORKERS = {REFERENCE_POSTGRES: 1, REFERENCE_POSTGRES_TWO_WORKERS: 2}
+ALL_CONTESTANTS = (
+    REFERENCE,
+    REFERENCE_POSTGRES,
+    REFERENCE_POSTGRES_TWO_WORKERS,
+    LANGGRAPH_DEV,
+    LANGGRAPH_DEV_JOBS,
+    FLOOR,
+    FAKE_LLM,
+)
 
 # Whatever the caller's environment says, the servers run offline and untraced.
 _QUIET_ENVIRONMENT = {
@@ -78,7 +90,9 @@ class ContestantOptions:
     floor_checkpointer: bool
 
 
-def _reference_argv(options: ContestantOptions, port: int) -> list[str]:
+def _reference_argv(
+    options: ContestantOptions, port: int, *, postgres_url: str | None = None, workers: int = 1
+) -> list[str]:
     argv = python_module(
         "reference_server",
         "--config",
@@ -90,17 +104,21 @@ def _reference_argv(options: ContestantOptions, port: int) -> list[str]:
         "--max-concurrent-runs",
         str(options.reference_max_concurrent_runs),
     )
-    if options.reference_database is None:
+    if postgres_url is not None:
+        argv += ["--database", postgres_url, "--workers", str(workers)]
+    elif options.reference_database is None:
         argv.append("--in-memory")
     else:
         argv += ["--database", str(options.reference_database)]
     return argv
 
 
-def _start_reference(options: ContestantOptions) -> ServerProcess:
+def _start_reference(
+    options: ContestantOptions, *, postgres_url: str | None = None, workers: int = 1
+) -> ServerProcess:
     port = free_port()
     return ServerProcess(
-        _reference_argv(options, port),
+        _reference_argv(options, port, postgres_url=postgres_url, workers=workers),
         port=port,
         ready_path="/ok",
         env=_QUIET_ENVIRONMENT,
@@ -115,6 +133,20 @@ def _start_langgraph_dev(options: ContestantOptions, jobs: int | None) -> Server
     from conformance.oracle import start_langgraph_dev
 
     return start_langgraph_dev(options.config_path, env=_QUIET_ENVIRONMENT, n_jobs_per_worker=jobs)
+
+
+async def _postgres(stack: AsyncExitStack) -> str:
+    """The URL of a throwaway Postgres cluster, removed when ``stack`` closes."""
+    # Imported here: only a run with a Postgres contestant needs the binaries and the driver.
+    from conformance.postgres import PostgresUnavailableError, throwaway_postgres
+
+    cluster = throwaway_postgres()
+    try:
+        url = await asyncio.to_thread(cluster.__enter__)
+    except PostgresUnavailableError as error:
+        raise ContestantStartError(str(error)) from error
+    stack.push(cluster.__exit__)
+    return url
 
 
 async def _server(stack: AsyncExitStack, start: Callable[[], ServerProcess]) -> ServerProcess:
@@ -168,9 +200,16 @@ class Launcher:
         options = self.options
         label = _label(key, options)
         try:
-            if key in (REFERENCE, LANGGRAPH_DEV, LANGGRAPH_DEV_JOBS):
+            if key in (REFERENCE, LANGGRAPH_DEV, LANGGRAPH_DEV_JOBS, *POSTGRES_WORKERS):
+                postgres_url = await _postgres(stack) if key in POSTGRES_WORKERS else None
                 starter: Callable[[], ServerProcess] = {
                     REFERENCE: lambda: _start_reference(options),
+                    REFERENCE_POSTGRES: lambda: _start_reference(
+                        options, postgres_url=postgres_url, workers=1
+                    ),
+                    REFERENCE_POSTGRES_TWO_WORKERS: lambda: _start_reference(
+                        options, postgres_url=postgres_url, workers=2
+                    ),
                     LANGGRAPH_DEV: lambda: _start_langgraph_dev(options, None),
                     LANGGRAPH_DEV_JOBS: lambda: _start_langgraph_dev(
                         options, options.langgraph_dev_jobs
@@ -219,6 +258,13 @@ def _label(key: str, options: ContestantOptions) -> str:
     if key == REFERENCE:
         storage = "in-memory" if options.reference_database is None else "SQLite"
         return f"reference server ({storage}, {options.reference_max_concurrent_runs} runs at once)"
+    if key in POSTGRES_WORKERS:
+        workers = POSTGRES_WORKERS[key]
+        return (
+            f"reference server (Postgres, {workers} worker{'s' if workers > 1 else ''}, "
+            f"{options.reference_max_concurrent_runs} runs at once each; Postgres's own CPU "
+            "not counted)"
+        )
     if key == LANGGRAPH_DEV:
         return "langgraph dev (as it ships)"
     if key == LANGGRAPH_DEV_JOBS:

@@ -10,7 +10,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.contestants import FLOOR, LANGGRAPH_DEV, LANGGRAPH_DEV_JOBS, REFERENCE
+from bench.contestants import (
+    FLOOR,
+    LANGGRAPH_DEV,
+    LANGGRAPH_DEV_JOBS,
+    REFERENCE,
+    REFERENCE_POSTGRES,
+    REFERENCE_POSTGRES_TWO_WORKERS,
+)
 from bench.figures import (
     Cell,
     cpu_per_thousand_events,
@@ -369,9 +376,55 @@ def build_tables(results: BenchResults) -> list[Table]:
     if THROUGHPUT in figures:
         tables.append(_throughput_table(results, GREETING.name, "a"))
         tables.append(_throughput_table(results, TOOL_ROUND_TRIP.name, "b"))
+        if {REFERENCE_POSTGRES, REFERENCE_POSTGRES_TWO_WORKERS} <= set(results.contestants):
+            tables.append(_scale_out_table(results))
     tables.append(_cpu_table(results))
     tables.append(_memory_table(results))
     return tables
+
+
+def _scale_out_table(results: BenchResults) -> Table:
+    table = Table(
+        "3c. Scale-out on Postgres: 2 workers against 1, closed loop",
+        [
+            "workload",
+            "streams",
+            "1 worker runs/s",
+            "2 workers runs/s",
+            "2 workers x 1",
+            "server CPU % (1 / 2)",
+            "load generator CPU % (1 / 2)",
+        ],
+        notes=[
+            "Both on a Postgres cluster of their own, on the same machine. x 1: runs/s of 2 "
+            "workers over 1 worker's, round by round, median. Server CPU: the reference "
+            "server's process tree (granian and its workers), not Postgres's. The load "
+            "generator shares the cores with the workers: its CPU share bounds what a second "
+            "worker can add on a 2-core machine.",
+        ],
+    )
+    for workload in (GREETING.name, TOOL_ROUND_TRIP.name):
+        for concurrency in results.plan["concurrency_levels"]:
+            one, _ = throughput(results, REFERENCE_POSTGRES, workload, concurrency)
+            two, _ = throughput(results, REFERENCE_POSTGRES_TWO_WORKERS, workload, concurrency)
+            if not one.runs or not two.runs:
+                continue
+            one_server, one_client = _cpu_shares(results, REFERENCE_POSTGRES, workload, concurrency)
+            two_server, two_client = _cpu_shares(
+                results, REFERENCE_POSTGRES_TWO_WORKERS, workload, concurrency
+            )
+            table.rows.append(
+                [
+                    workload,
+                    str(concurrency),
+                    _number(one.median, 1),
+                    _number(two.median, 1),
+                    _times(ratio(two, one)),
+                    f"{one_server} / {two_server}",
+                    f"{one_client} / {two_client}",
+                ]
+            )
+    return table
 
 
 def render_text(tables: Sequence[Table]) -> str:

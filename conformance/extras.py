@@ -19,6 +19,7 @@ EXTRA_MODULES: dict[str, tuple[str, ...]] = {
     "oracle": ("langgraph_api", "langgraph_cli"),
     "fake-llm": ("granian", "uvloop"),
     "test": ("syrupy",),
+    "postgres": ("psycopg", "psycopg_pool", "langgraph.checkpoint.postgres"),
 }
 """Modules whose absence means the extra is not installed."""
 

@@ -1,7 +1,8 @@
 """``reference-server``: serve a langgraph.json like ``langgraph dev``, on granian.
 
-One granian worker process serves the Quart app (the run manager lives in process, so more
-workers would split runs between them). The settings reach the worker through the
+One granian worker process serves the Quart app by default; ``--workers N`` starts N behind the
+same port, which needs ``--database postgresql://...``: the workers share runs, their event
+logs, cancellation and multitask locks through it. The settings reach each worker through the
 ``REFERENCE_SERVER_SETTINGS`` environment variable; ``reference_server.asgi`` reads it.
 """
 
@@ -19,6 +20,7 @@ from reference_server.settings import (
     SETTINGS_ENVIRONMENT_VARIABLE,
     AuthSettings,
     Settings,
+    is_postgres_url,
     settings_to_json,
 )
 
@@ -36,14 +38,20 @@ def build_parser() -> argparse.ArgumentParser:
     storage = parser.add_mutually_exclusive_group()
     storage.add_argument(
         "--database",
-        type=Path,
-        default=DEFAULT_DATABASE_PATH,
-        help=f"SQLite file holding everything (default: {DEFAULT_DATABASE_PATH})",
+        default=str(DEFAULT_DATABASE_PATH),
+        help="a SQLite file holding everything, or a postgresql:// URL shared by every worker "
+        f"(default: {DEFAULT_DATABASE_PATH})",
     )
     storage.add_argument(
         "--in-memory", action="store_true", help="keep everything in memory, lost on exit"
     )
-    parser.add_argument("--max-concurrent-runs", type=int, default=4)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes behind the one port (more than 1 needs a postgresql:// database)",
+    )
+    parser.add_argument("--max-concurrent-runs", type=int, default=4, help="per worker")
     parser.add_argument("--heartbeat-seconds", type=float, default=5.0)
     parser.add_argument("--max-body-bytes", type=int, default=DEFAULT_MAX_BODY_BYTES)
     parser.add_argument(
@@ -70,7 +78,11 @@ def settings_from_arguments(arguments: argparse.Namespace) -> Settings:
         config_path=arguments.config.resolve(),
         host=arguments.host,
         port=arguments.port,
-        database_path=None if arguments.in_memory else arguments.database.resolve(),
+        database_path=None
+        if arguments.in_memory or is_postgres_url(arguments.database)
+        else Path(arguments.database).resolve(),
+        database_url=arguments.database if is_postgres_url(arguments.database) else None,
+        workers=arguments.workers,
         max_concurrent_runs=arguments.max_concurrent_runs,
         heartbeat_seconds=arguments.heartbeat_seconds,
         max_body_bytes=arguments.max_body_bytes,
@@ -105,6 +117,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if settings.database_path is not None:
         settings.database_path.parent.mkdir(parents=True, exist_ok=True)
+    if settings.database_url is not None:
+        from conformance.extras import MissingExtra, require
+
+        try:
+            require("postgres", "--database postgresql://...")
+        except MissingExtra as error:
+            print(f"reference-server: {error}", file=sys.stderr)
+            return 2
 
     from granian.constants import Interfaces
     from granian.log import LogLevels
@@ -116,7 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         address=settings.host,
         port=settings.port,
         interface=Interfaces.ASGI,
-        workers=1,
+        workers=settings.workers,
         factory=True,
         log_level=LogLevels(arguments.log_level),
         websockets=False,

@@ -24,6 +24,7 @@ from reference_server.routes.store import blueprint as store_blueprint
 from reference_server.routes.system import blueprint as system_blueprint
 from reference_server.routes.threads import blueprint as threads_blueprint
 from reference_server.runs.manager import RunManager
+from reference_server.runs.workers import workers_for
 from reference_server.settings import Settings
 from reference_server.storage import open_storage
 
@@ -42,7 +43,7 @@ def create_app(settings: Settings) -> Quart:
     app.config["PROPAGATE_EXCEPTIONS"] = False
     app.config[context.SETTINGS_KEY] = settings
 
-    storage = open_storage(settings.database_path)
+    storage = open_storage(settings.database)
     graphs = GraphRegistry(settings.config_path)
     graphs.load()
     verifier = TokenVerifier(settings.auth) if settings.auth.enabled else None
@@ -61,7 +62,7 @@ def create_app(settings: Settings) -> Quart:
         await storage.open()
         graphs.attach(storage.checkpointer, storage.store)
         await ensure_system_assistants(storage, graphs)
-        manager = RunManager(storage, graphs, settings)
+        manager = RunManager(storage, graphs, settings, workers_for(storage))
         app.config[context.STORAGE_KEY] = storage
         app.config[context.GRAPHS_KEY] = graphs
         app.config[context.RUN_MANAGER_KEY] = manager

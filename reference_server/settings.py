@@ -12,6 +12,7 @@ from pathlib import Path
 SETTINGS_ENVIRONMENT_VARIABLE = "REFERENCE_SERVER_SETTINGS"
 """How the CLI hands the settings to the ASGI worker process."""
 DEFAULT_DATABASE_PATH = Path(".reference_server") / "state.sqlite"
+POSTGRES_URL_PREFIXES = ("postgresql://", "postgres://")
 # Quart's own default; large enough for long conversations sent as run input.
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
 
@@ -37,7 +38,12 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 2024
     database_path: Path | None = DEFAULT_DATABASE_PATH
-    """The SQLite file holding everything; None keeps everything in memory."""
+    """The SQLite file holding everything; None keeps everything in memory (unless
+    ``database_url`` is set)."""
+    database_url: str | None = None
+    """A ``postgresql://`` URL: everything in that database, shared by every worker."""
+    workers: int = 1
+    """Worker processes serving one port; more than one needs ``database_url``."""
     max_concurrent_runs: int = 4
     heartbeat_seconds: float = 5.0
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
@@ -53,10 +59,29 @@ class Settings:
             raise ValueError(f"heartbeat_seconds must be positive, got {self.heartbeat_seconds}")
         if self.max_body_bytes < 1:
             raise ValueError(f"max_body_bytes must be positive, got {self.max_body_bytes}")
+        if self.database_url is not None and not is_postgres_url(self.database_url):
+            raise ValueError(f"database_url must be a postgresql:// URL, got {self.database_url!r}")
+        if self.workers < 1:
+            raise ValueError(f"workers must be at least 1, got {self.workers}")
+        if self.workers > 1 and self.database_url is None:
+            # Each worker would keep its own SQLite writers or memory: runs, events and
+            # locks would not be shared.
+            raise ValueError(
+                f"{self.workers} workers need a shared database: give a postgresql:// URL"
+            )
 
     @property
     def in_memory(self) -> bool:
-        return self.database_path is None
+        return self.database_path is None and self.database_url is None
+
+    @property
+    def database(self) -> Path | str | None:
+        """What ``open_storage`` opens: the Postgres URL, the SQLite path, or None."""
+        return self.database_url if self.database_url is not None else self.database_path
+
+
+def is_postgres_url(database: str) -> bool:
+    return database.startswith(POSTGRES_URL_PREFIXES)
 
 
 def settings_to_json(settings: Settings) -> str:
@@ -69,6 +94,8 @@ def settings_to_json(settings: Settings) -> str:
             "host": settings.host,
             "port": settings.port,
             "database_path": str(settings.database_path) if settings.database_path else None,
+            "database_url": settings.database_url,
+            "workers": settings.workers,
             "max_concurrent_runs": settings.max_concurrent_runs,
             "heartbeat_seconds": settings.heartbeat_seconds,
             "max_body_bytes": settings.max_body_bytes,
@@ -94,6 +121,8 @@ def settings_from_json(text: str) -> Settings:
         host=data["host"],
         port=int(data["port"]),
         database_path=Path(data["database_path"]) if data["database_path"] else None,
+        database_url=data.get("database_url"),
+        workers=int(data.get("workers", 1)),
         max_concurrent_runs=int(data["max_concurrent_runs"]),
         heartbeat_seconds=float(data["heartbeat_seconds"]),
         max_body_bytes=int(data["max_body_bytes"]),

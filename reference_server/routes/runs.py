@@ -32,6 +32,7 @@ from reference_server.runs.manager import (
 )
 from reference_server.runs.request import RunCreate
 from reference_server.runs.thread_stream import ThreadEventFeed
+from reference_server.runs.workers import Workers
 from reference_server.storage.base import Record, Storage, StoredEvent
 from reference_server.streaming.broker import REPLAY_EVERYTHING
 from reference_server.streaming.modes import InvalidStreamModeError, normalise_stream_modes
@@ -174,6 +175,20 @@ def _cancel_callback(handle: RunHandle, enabled: bool) -> Callable[[], Awaitable
     return _cancel
 
 
+def _cancel_elsewhere_callback(run_id: str, enabled: bool) -> Callable[[], Awaitable[None]] | None:
+    """As ``_cancel_callback``, for a run another worker process executes."""
+    if not enabled:
+        return None
+    manager = context.run_manager()
+
+    async def _cancel() -> None:
+        await manager.cancel_elsewhere(
+            run_id, action="interrupt", wait=False, reason=CANCEL_REASON_DISCONNECT
+        )
+
+    return _cancel
+
+
 async def _create(body: RunCreate, thread_id: str | None) -> RunHandle:
     return await context.run_manager().create_run(body, thread_id=thread_id, origin=_origin())
 
@@ -263,8 +278,11 @@ async def delete_run(thread_id: str, run_id: str) -> Response:
     thread_id = _path_uuid(thread_id)
     run_id = _path_uuid(run_id)
     run = await _visible_run(thread_id, run_id)
-    handle = context.run_manager().handle(run_id)
-    if handle is not None and not handle.finished.is_set():
+    manager = context.run_manager()
+    handle = manager.handle(run_id)
+    if (handle is not None and not handle.finished.is_set()) or await manager.executing_elsewhere(
+        run_id
+    ):
         raise ApiError(409, f"Run {run_id} is {run.get('status')}: cancel it before deleting it")
     await context.storage().delete_run(run_id, context.current_owner())
     return Response(b"", status=204)
@@ -279,11 +297,20 @@ async def cancel_run(thread_id: str, run_id: str) -> Response:
     run = await context.storage().get_run(run_id, context.current_owner())
     if run is None or str(run.get("thread_id")) != thread_id:
         raise ApiError(404, NO_RUNS_FOUND)
-    handle = manager.handle(run_id)
-    if handle is None or handle.finished.is_set():
-        raise ApiError(404, NO_RUNS_TO_CANCEL)
     action: CancelAction = query.action
     reason = CANCEL_REASON_ROLLBACK if action == "rollback" else CANCEL_REASON_REQUEST
+    handle = manager.handle(run_id)
+    if handle is None or handle.finished.is_set():
+        # Another worker process may execute it.
+        if await manager.cancel_elsewhere(run_id, action=action, wait=query.wait, reason=reason):
+            if not query.wait:
+                return Response(b"", status=202)
+            # cancel_elsewhere waited for the run to end: answer as for a local run.
+            return _json_stream_response(
+                json_body_when_done(_empty_object(), heartbeat_seconds=_heartbeat_seconds()),
+                _run_paths(thread_id, run_id, stateless=False, suffix="join"),
+            )
+        raise ApiError(404, NO_RUNS_TO_CANCEL)
     await manager.cancel(handle, action=action, wait=False, reason=reason)
     if not query.wait:
         return Response(b"", status=202)
@@ -302,12 +329,17 @@ async def _empty_object_when_finished(handle: RunHandle) -> bytes:
     return b"{}"
 
 
+async def _empty_object() -> bytes:
+    return b"{}"
+
+
 @blueprint.get("/threads/<thread_id>/runs/<run_id>/join")
 async def join_run(thread_id: str, run_id: str) -> Response:
     thread_id = _path_uuid(thread_id)
     run_id = _path_uuid(run_id)
     headers = _run_paths(thread_id, run_id, stateless=False, suffix="join")
-    handle = context.run_manager().handle(run_id)
+    manager = context.run_manager()
+    handle = manager.handle(run_id)
     if handle is not None and str(handle.thread_id) == thread_id:
         await _visible_run(thread_id, run_id)
         body = json_body_when_done(
@@ -321,9 +353,30 @@ async def join_run(thread_id: str, run_id: str) -> Response:
             headers=headers,
         )
     thread = await _visible_thread(thread_id)
+    if await manager.executing_elsewhere(run_id):
+        body = json_body_when_done(
+            _join_elsewhere(manager.workers, context.storage(), run_id, thread_id),
+            heartbeat_seconds=_heartbeat_seconds(),
+        )
+        return _json_stream_response(body, headers)
+    return json_response(_finished_result(run, thread), headers=headers)
+
+
+def _finished_result(run: Record | None, thread: Record | None) -> object:
+    """What joining a run that is over answers: its thread's values, or its error."""
+    if run is None or thread is None:
+        return {"__error__": {"error": "HTTPException", "message": "404: Run not found"}}
     if run.get("status") == "error" and thread.get("error"):
-        return json_response({"__error__": thread["error"]}, headers=headers)
-    return json_response(thread.get("values"), headers=headers)
+        return {"__error__": thread["error"]}
+    return thread.get("values")
+
+
+async def _join_elsewhere(workers: Workers, storage: Storage, run_id: str, thread_id: str) -> bytes:
+    """Waits for a run another worker executes, then answers as for a finished run."""
+    await workers.wait_until_released(run_id)
+    run = await storage.get_run(run_id, None)
+    thread = await storage.get_thread(thread_id, None)
+    return dumps(_finished_result(run, thread))
 
 
 @blueprint.get("/threads/<thread_id>/runs/<run_id>/stream")
@@ -334,11 +387,17 @@ async def join_run_stream(thread_id: str, run_id: str) -> Response:
     await _visible_run(thread_id, run_id)
     after_id = _last_event_id()
     headers = _run_paths(thread_id, run_id, stateless=False, suffix="stream")
-    handle = context.run_manager().handle(run_id)
+    manager = context.run_manager()
+    handle = manager.handle(run_id)
     if handle is not None:
         events = handle.log.listen(after_id)
         include_ids = handle.body.stream_resumable
         on_disconnect = _cancel_callback(handle, query.cancel_on_disconnect)
+    elif await manager.executing_elsewhere(run_id):
+        run = await _visible_run(thread_id, run_id)
+        events = manager.workers.follow_events(run_id, after_id)
+        include_ids = bool((run.get("kwargs") or {}).get("resumable"))
+        on_disconnect = _cancel_elsewhere_callback(run_id, query.cancel_on_disconnect)
     else:
         # Finished (or left by a restart): replay what was kept, then end.
         events = (
@@ -473,8 +532,44 @@ async def cancel_many() -> Response:
                 continue
             handles.append(handle)
     visible = [h for h in handles if await context.storage().get_run(h.run_id, owner)]
-    if not visible:
+    elsewhere = await _runs_elsewhere_to_cancel(body, owner, {h.run_id for h in handles})
+    if not visible and not elsewhere:
         raise ApiError(404, NO_RUNS_TO_CANCEL)
     for handle in visible:
         await manager.cancel(handle, action=query.action, wait=query.wait)
+    for run_id in elsewhere:
+        await manager.cancel_elsewhere(run_id, action=query.action, wait=query.wait)
     return Response(b"", status=204)
+
+
+async def _runs_elsewhere_to_cancel(
+    body: CancelManyBody, owner: str | None, local: set[str]
+) -> list[str]:
+    """The runs ``/runs/cancel`` names that other worker processes execute."""
+    manager = context.run_manager()
+    if not manager.workers.shared:
+        return []
+    storage = context.storage()
+    if body.status is not None:
+        wanted = ("pending", "running") if body.status == "all" else (body.status,)
+        candidates = [
+            str(run["run_id"])
+            for run in await storage.list_runs_with_status(wanted)
+            if owner is None or await storage.get_run(str(run["run_id"]), owner) is not None
+        ]
+    else:
+        candidates = []
+        for run_id in body.run_ids or []:
+            run = await storage.get_run(parse_uuid(run_id, "run"), owner)
+            if run is None:
+                continue
+            if body.thread_id is not None and str(run.get("thread_id")) != parse_uuid(
+                body.thread_id, "thread"
+            ):
+                continue
+            candidates.append(str(run["run_id"]))
+    return [
+        run_id
+        for run_id in candidates
+        if run_id not in local and await manager.executing_elsewhere(run_id)
+    ]

@@ -17,6 +17,10 @@ streams end cleanly.
 Multitask strategies on a busy thread: ``reject`` refuses (409); ``interrupt`` cancels the runs
 in progress (they end ``interrupted``, their checkpoints kept); ``rollback`` cancels and deletes
 them and puts the thread state back to where it was before them; ``enqueue`` waits.
+
+With several worker processes on Postgres (``workers.py``), a run still executes in the worker
+that created it; the strategies, the order of a thread's runs and cancellation hold across
+workers through ``Workers``, and the other workers stream and join it from storage.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from reference_server.resources import now_iso, resolve_assistant
 from reference_server.runs.config import build_run_config, forwarded_headers, run_metadata
 from reference_server.runs.errors import error_payload
 from reference_server.runs.request import RunCreate
+from reference_server.runs.workers import SingleProcess, Workers
 from reference_server.settings import Settings
 from reference_server.storage.base import OWNER_METADATA_KEY, Record, Storage, StoredEvent
 from reference_server.streaming.broker import RunEventLog, format_event_id
@@ -53,7 +58,7 @@ from reference_server.streaming.serialise import dumps
 
 _LOGGER = logging.getLogger(__name__)
 
-CancelAction = Literal["interrupt", "rollback"]
+CancelAction = Literal["interrupt", "rollback"]  # as ``workers.CancelAction``
 ACTIVE_STATUSES = ("pending", "running")
 THREAD_OR_ASSISTANT_NOT_FOUND = "Thread or assistant not found."
 # Upstream's wording, placeholders included.
@@ -119,8 +124,15 @@ class RunOrigin:
 
 
 class RunManager:
-    def __init__(self, storage: Storage, graphs: GraphRegistry, settings: Settings) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        graphs: GraphRegistry,
+        settings: Settings,
+        workers: Workers | None = None,
+    ) -> None:
         self._storage = storage
+        self._workers: Workers = workers if workers is not None else SingleProcess(storage)
         self._graphs = graphs
         self._settings = settings
         self._slots: asyncio.Semaphore | None = None
@@ -133,6 +145,7 @@ class RunManager:
     # lifecycle --------------------------------------------------------------------------
     async def start(self) -> None:
         self._slots = asyncio.Semaphore(self._settings.max_concurrent_runs)
+        await self._workers.start(self._cancel_requested_elsewhere)
         await self._settle_interrupted_runs()
 
     async def stop(self, grace_seconds: float = SHUTDOWN_GRACE_SECONDS) -> None:
@@ -152,12 +165,13 @@ class RunManager:
             _, late = await asyncio.wait(tasks, timeout=grace_seconds)
             if late:
                 _LOGGER.warning("%d runs did not stop within %.0f s", len(late), grace_seconds)
+        await self._workers.stop()
 
     async def _settle_interrupted_runs(self) -> None:
         """Runs a previous process left pending or running can never finish: each ends
         ``error``, its stored stream with an ``error`` event saying it died, its thread
         ``error`` (as after any failed run), so rejoining clients and the thread agree."""
-        for run in await self._storage.list_runs_with_status(ACTIVE_STATUSES):
+        for run in await self._workers.orphaned_runs(ACTIVE_STATUSES):
             run_id = str(run["run_id"])
             error = {
                 "error": RUN_DIED_ERROR,
@@ -186,6 +200,16 @@ class RunManager:
     def storage(self) -> Storage:
         return self._storage
 
+    @property
+    def workers(self) -> Workers:
+        return self._workers
+
+    async def executing_elsewhere(self, run_id: str) -> bool:
+        """Whether another worker process executes the run (never, with one process)."""
+        if not self._workers.shared or run_id in self._handles:
+            return False
+        return await self._workers.executing_elsewhere(run_id)
+
     def active_runs(self, thread_id: str) -> list[RunHandle]:
         return list(self._thread_runs.get(thread_id, []))
 
@@ -213,6 +237,18 @@ class RunManager:
         assistant = await self._resolve_assistant(body.assistant_id, origin.owner)
         temporary = thread_id is None
         thread = await self._prepare_thread(thread_id, body, assistant, origin.owner)
+        thread_id = str(thread["thread_id"])
+        async with self._workers.thread_guard(thread_id):
+            return await self._create_on_thread(body, thread, temporary, assistant, origin)
+
+    async def _create_on_thread(
+        self,
+        body: RunCreate,
+        thread: Record,
+        temporary: bool,
+        assistant: Record,
+        origin: RunOrigin,
+    ) -> RunHandle:
         thread_id = str(thread["thread_id"])
         await self._apply_multitask_strategy(thread_id, body)
 
@@ -256,10 +292,11 @@ class RunManager:
 
         handle = RunHandle(
             run=run,
+            # Other workers stream a run from its stored events: with them, every run's are kept.
             log=RunEventLog(
                 run_id,
                 self._storage,
-                persist=body.stream_resumable,
+                persist=body.stream_resumable or self._workers.shared,
                 on_persist_failure=_persist_failed,
             ),
             body=body,
@@ -273,6 +310,7 @@ class RunManager:
         self._thread_runs.setdefault(thread_id, []).append(handle)
         handle.task = asyncio.create_task(self._execute(handle), name=f"run {run_id}")
         try:
+            await self._workers.adopt(run_id, thread_id)
             await self._storage.put_run(run)
             await self._mark_thread_busy(thread, assistant)
         except BaseException:
@@ -314,7 +352,8 @@ class RunManager:
 
     async def _apply_multitask_strategy(self, thread_id: str, body: RunCreate) -> None:
         active = [h for h in self._thread_runs.get(thread_id, []) if not h.finished.is_set()]
-        if not active:
+        elsewhere = await self._workers.active_runs_elsewhere(thread_id, list(self._handles))
+        if not active and not elsewhere:
             return
         strategy = body.multitask_strategy
         if strategy == "reject":
@@ -323,6 +362,10 @@ class RunManager:
             for handle in active:
                 await self.cancel(
                     handle, action=strategy, wait=True, reason=CANCEL_REASON_MULTITASK
+                )
+            for run_id in elsewhere:
+                await self.cancel_elsewhere(
+                    run_id, action=strategy, wait=True, reason=CANCEL_REASON_MULTITASK
                 )
 
     async def _mark_thread_busy(self, thread: Record, assistant: Record) -> None:
@@ -372,6 +415,32 @@ class RunManager:
                 handle, action="interrupt", wait=True, reason=CANCEL_REASON_THREAD_DELETED
             )
 
+    async def cancel_elsewhere(
+        self,
+        run_id: str,
+        *,
+        action: CancelAction,
+        wait: bool,
+        reason: str = CANCEL_REASON_REQUEST,
+    ) -> bool:
+        """Asks the worker executing the run to cancel it; False if no other live worker
+        executes it (it is over, or this process's own)."""
+        if not await self.executing_elsewhere(run_id):
+            return False
+        await self._workers.request_cancel(run_id, action, reason)
+        if wait:
+            await self._workers.wait_until_released(run_id)
+        return True
+
+    def _cancel_requested_elsewhere(self, run_id: str, action: CancelAction, reason: str) -> None:
+        handle = self._handles.get(run_id)
+        if handle is None or handle.finished.is_set():
+            return
+        handle.cancel_action = action
+        handle.cancel_reason = reason
+        if handle.task is not None:
+            handle.task.cancel()
+
     # executing --------------------------------------------------------------------------
     async def _execute(self, handle: RunHandle) -> None:
         status = "error"
@@ -385,8 +454,11 @@ class RunManager:
                     await asyncio.sleep(handle.body.after_seconds)
                 assert self._slots is not None
                 async with self._slots:
-                    handle.log.publish("metadata", dumps({"run_id": handle.run_id, "attempt": 1}))
-                    await self._set_run_status(handle, "running")
+                    async with self._workers.turn(handle.thread_id, handle.run_id):
+                        handle.log.publish(
+                            "metadata", dumps({"run_id": handle.run_id, "attempt": 1})
+                        )
+                        await self._set_run_status(handle, "running")
                     graph = await self._graphs.get_graph(
                         handle.assistant["graph_id"], handle.config
                     )
@@ -469,6 +541,10 @@ class RunManager:
             _LOGGER.exception("could not record the end of run %s", handle.run_id)
         finally:
             await handle.log.close()
+            try:
+                await self._workers.release(handle.run_id, handle.thread_id)
+            except Exception:
+                _LOGGER.exception("could not tell the other workers run %s ended", handle.run_id)
             handle.finished.set()
             self._forget(handle)
             if handle.temporary_thread:
@@ -523,7 +599,7 @@ class RunManager:
         others_pending = any(
             other is not handle and not other.finished.is_set()
             for other in self._thread_runs.get(handle.thread_id, [])
-        )
+        ) or bool(await self._workers.active_runs_elsewhere(handle.thread_id, [handle.run_id]))
         if others_pending:
             thread_status = "busy"
         elif status == "error":

@@ -1,10 +1,17 @@
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
-from bench.contestants import FLOOR, LANGGRAPH_DEV, REFERENCE
+from bench.contestants import (
+    FLOOR,
+    LANGGRAPH_DEV,
+    REFERENCE,
+    REFERENCE_POSTGRES,
+    REFERENCE_POSTGRES_TWO_WORKERS,
+)
 from bench.figures import (
     cpu_per_thousand_events,
     first_token_ms,
@@ -235,6 +242,29 @@ def test_tables_render_as_text_and_markdown(results: BenchResults) -> None:
     assert "3a. Completed runs per second" in text
     assert "| reference | 31.0 | 44.0 | 4 | 2.96x | 1.00x |" in markdown
     assert "200 (1 failed)" in markdown
+
+
+def test_the_scale_out_table_sets_two_postgres_workers_against_one(
+    results: BenchResults,
+) -> None:
+    results.contestants[REFERENCE_POSTGRES] = "postgres, 1 worker"
+    results.contestants[REFERENCE_POSTGRES_TWO_WORKERS] = "postgres, 2 workers"
+    # 100 runs a round: 1 worker in 2.0 s then 4.0 s, 2 workers in 1.0 s then 2.5 s.
+    for key, walls, cpu in (
+        (REFERENCE_POSTGRES, (2.0, 4.0), 1.8),
+        (REFERENCE_POSTGRES_TWO_WORKERS, (1.0, 2.5), 2.6),
+    ):
+        for round_index, wall in enumerate(walls):
+            samples = [RunSample(ok=True, latency=0.1, events=10) for _ in range(100)]
+            record = _record(
+                key, THROUGHPUT, round_index, samples, concurrency=50, wall=wall, cpu=cpu * wall
+            )
+            results.records.append(dataclasses.replace(record, client_cpu_seconds=0.5 * wall))
+    table = next(t for t in build_tables(results) if t.title.startswith("3c. Scale-out"))
+    # Round ratios 2.0 and 1.6: their median is 1.8.
+    assert table.rows == [["greeting", "50", "37.5", "70.0", "1.80x", "180 / 260", "50 / 50"]]
+    results.contestants.pop(REFERENCE_POSTGRES)
+    assert not any(t.title.startswith("3c.") for t in build_tables(results))
 
 
 def test_write_docs_replaces_only_the_generated_section(

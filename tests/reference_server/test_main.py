@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from conformance.processes import ServerProcess, free_port, python_module
-from reference_server.__main__ import build_parser, settings_from_arguments
+from reference_server.__main__ import build_parser, main, settings_from_arguments
 from reference_server.settings import Settings, settings_from_json, settings_to_json
 
 TINY_GRAPHS = Path(__file__).parent / "routes" / "tiny_graphs.py"
@@ -52,6 +52,42 @@ def test_flags_become_settings(tmp_path: Path) -> None:
     in_memory = settings_from_arguments(build_parser().parse_args(["--in-memory"]))
     assert in_memory.in_memory and not in_memory.auth.enabled
     assert settings_from_json(settings_to_json(in_memory)) == in_memory
+
+
+def test_a_postgres_url_and_workers_reach_the_settings() -> None:
+    url = "postgresql://postgres@127.0.0.1:5999/postgres"
+    settings = settings_from_arguments(
+        build_parser().parse_args(["--database", url, "--workers", "2"])
+    )
+    assert settings.database_url == url and settings.database == url
+    assert settings.database_path is None and not settings.in_memory
+    assert settings.workers == 2
+    assert settings_from_json(settings_to_json(settings)) == settings
+
+
+def test_a_postgres_url_without_the_postgres_extra_names_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from conformance import extras
+
+    # As if psycopg were not installed.
+    monkeypatch.setattr(extras, "missing_modules", lambda extra: ["psycopg"])
+    code = main(["--config", str(_config(tmp_path)), "--database", "postgresql://127.0.0.1:1/x"])
+    assert code == 2
+    assert "[postgres] extra" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--workers", "2"], "2 workers need a shared database"),
+        (["--in-memory", "--workers", "3"], "3 workers need a shared database"),
+        (["--workers", "0"], "workers must be at least 1"),
+    ],
+)
+def test_several_workers_without_postgres_are_refused(argv: list[str], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        settings_from_arguments(build_parser().parse_args(argv))
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,5 @@
-"""Both storage backends against the one protocol: same answers, and SQLite keeps everything
-across a close and reopen."""
+"""Every storage backend against the one protocol: same answers, and SQLite and Postgres keep
+everything across a close and reopen."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from langgraph.checkpoint.base import empty_checkpoint
 
 from reference_server.storage.base import Storage, StoredEvent
 from reference_server.storage.memory import MemoryStorage
+from reference_server.storage.postgres import PostgresStorage
 from reference_server.storage.sqlite import SqliteStorage
 
 
@@ -66,16 +67,18 @@ def _run(run_id: str, thread_id: str, *, status: str = "pending", created_at: st
     }
 
 
-BackendFactory = Callable[[Path], Storage]
+BackendFactory = Callable[[pytest.FixtureRequest, Path], Storage]
 BACKENDS: dict[str, BackendFactory] = {
-    "memory": lambda _: MemoryStorage(),
-    "sqlite": lambda directory: SqliteStorage(directory / "state.sqlite"),
+    "memory": lambda _, __: MemoryStorage(),
+    "sqlite": lambda _, directory: SqliteStorage(directory / "state.sqlite"),
+    # A database of its own in a real cluster started for the session.
+    "postgres": lambda request, _: PostgresStorage(request.getfixturevalue("postgres_url")),
 }
 
 
 @pytest.fixture(params=sorted(BACKENDS))
 async def storage(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Storage]:
-    backend = BACKENDS[request.param](tmp_path)
+    backend = BACKENDS[request.param](request, tmp_path)
     await backend.open()
     try:
         yield backend
@@ -194,9 +197,11 @@ async def test_deleting_a_thread_deletes_runs_events_and_checkpoints(storage: St
     assert await storage.checkpointer.aget_tuple(config) is None
 
 
-async def test_sqlite_keeps_everything_across_reopen(tmp_path: Path) -> None:
-    path = tmp_path / "state.sqlite"
-    first = SqliteStorage(path)
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+async def test_persistent_backends_keep_everything_across_reopen(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    first = BACKENDS[backend](request, tmp_path)
     await first.open()
     await first.put_assistant(_assistant("a1"))
     await first.put_thread(_thread("t1", owner="alice"))
@@ -207,7 +212,7 @@ async def test_sqlite_keeps_everything_across_reopen(tmp_path: Path) -> None:
     await first.store.aput(("alice", "notes"), "k", {"v": "é"})
     await first.close()
 
-    second = SqliteStorage(path)
+    second = BACKENDS[backend](request, tmp_path)
     await second.open()
     try:
         assert (await second.get_assistant("a1", None) or {})["assistant_id"] == "a1"
@@ -260,3 +265,23 @@ async def test_a_cancelled_checkpoint_write_never_blocks_other_writers(storage: 
             await writer
         await asyncio.wait_for(storage.put_thread(_thread(f"after{attempt}")), timeout=5)
         await asyncio.wait_for(storage.store.aput(("n",), f"k{attempt}", {"v": 1}), timeout=5)
+
+
+@pytest.mark.parametrize("backend", ["memory", "postgres"])
+async def test_store_search_lists_items_oldest_first_as_langgraph_dev(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    # langgraph dev's in-memory store keeps insertion order, an update included; LangGraph's
+    # Postgres store lists the most recently updated first unless told otherwise.
+    storage = BACKENDS[backend](request, tmp_path)
+    await storage.open()
+    try:
+        for key in ("first", "second", "third"):
+            await storage.store.aput(("notes",), key, {"v": 1})
+        await storage.store.aput(("notes",), "second", {"v": 2})
+        found = await storage.store.asearch(("notes",), limit=10)
+        assert [item.key for item in found] == ["first", "second", "third"]
+        paged = await storage.store.asearch(("notes",), limit=1, offset=1)
+        assert [item.key for item in paged] == ["second"]
+    finally:
+        await storage.close()

@@ -510,7 +510,7 @@ async def check_target(
         try:
             with _failing_model(target) as judged:
                 await _judge_all(
-                    [with_assistants(s, context.plan.assistants) for s in scenarios],
+                    scenarios,
                     judged,
                     ignore,
                     context.plan.assistants,
@@ -547,12 +547,16 @@ def _failing_model(target: Target) -> Iterator[Target]:
 
 
 def _restoring(runner: ScenarioRunner | None, assistants: Mapping[str, str]) -> ScenarioRunner:
-    """The runner, its transcripts showing run bodies as the scenario wrote them."""
+    """The runner, sending each run to the assistant chosen for its graph, its transcripts
+    showing run bodies as the scenario wrote them. The scenario is rewritten here, not before
+    judging: which graphs it runs decides its relaxations and whether it is NOT TESTED."""
 
-    async def run_as_written(*args: Any, **options: Any) -> Transcript:
+    async def run_as_written(scenario: Any, *args: Any, **options: Any) -> Transcript:
         chosen = runner or conformance.client.run_scenario  # looked up now: tests replace it
         try:
-            return as_written(await chosen(*args, **options), assistants)
+            return as_written(
+                await chosen(with_assistants(scenario, assistants), *args, **options), assistants
+            )
         except ScenarioError as error:
             error.transcript = as_written(error.transcript, assistants)
             raise

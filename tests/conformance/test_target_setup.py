@@ -131,6 +131,27 @@ def test_a_named_assistant_is_used_and_kept(
     assert httpx.get(bare_target + f"/assistants/{created}", timeout=10).status_code == 200
 
 
+def test_a_mapped_graph_stays_relaxed_when_its_runs_go_to_a_chosen_assistant(
+    bare_target: str, fake_llm: str, tmp_path: Path
+) -> None:
+    # The assistant rewrites the run bodies; which graph a scenario runs (and so its mapped
+    # mode) must still be read from the scenario as written.
+    created = httpx.post(
+        bare_target + "/assistants", json={"graph_id": "weather_agent"}, timeout=10
+    ).json()["assistant_id"]
+    report = tmp_path / "report.json"
+    code = main(
+        [
+            "check", "--target", bare_target, "--llm-url", fake_llm, "--scenario", GREETING,
+            "--graph", "weather_agent=weather_agent", "--assistant", f"weather_agent={created}",
+            "--report-json", str(report),
+        ]
+    )  # fmt: skip
+    data = json.loads(report.read_text())
+    assert code == 0, data
+    assert [entry["scenario"] for entry in data["relaxed"]] == [GREETING]
+
+
 def test_without_creation_or_with_a_missing_assistant_the_check_cannot_run(
     bare_target: str, fake_llm: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

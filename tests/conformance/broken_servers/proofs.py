@@ -206,9 +206,8 @@ LEGAL_VARIATIONS = (
 aside, which is a warning)."""
 
 RULE_LEGAL_VARIATIONS = ("no_charset", "dashless_ids", "extra_keys")
-"""Legal too, and no rule may fire on them; the replay comparison's verdict on them (the
-content type compared with the recording's, ids matched by format, keys langgraph dev does
-not send) is conformance/compare.py's, judged by its own tests."""
+"""Legal too: no rule may fire on them, and the replay comparison passes them (a missing
+charset and keys langgraph dev does not send are warnings at most; ids are opaque)."""
 
 
 def proofs_of(rule_id: str) -> list[str]:

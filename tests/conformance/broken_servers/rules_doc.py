@@ -93,8 +93,8 @@ def render() -> str:
         "",
         "Legal variations that must change nothing the suite says (an `end` event is a "
         "warning): " + ", ".join(f"`{variation}`" for variation in LEGAL_VARIATIONS) + ".",
-        "Legal variations no rule may fire on (the replay comparison judges them by its own "
-        "tests): " + ", ".join(f"`{variation}`" for variation in RULE_LEGAL_VARIATIONS) + ".",
+        "Legal variations no rule may fire on, which the replay comparison passes with at "
+        "most a warning: " + ", ".join(f"`{variation}`" for variation in RULE_LEGAL_VARIATIONS) + ".",
         "",
     ]
     return "\n".join(lines)

@@ -447,10 +447,44 @@ class _ShieldedSqliteSaver(AsyncSqliteSaver):
 
 
 class _ShieldedSqliteStore(AsyncSqliteStore):
-    """Store batches that finish even when their caller is cancelled (see above)."""
+    """Store batches that finish even when their caller is cancelled (see above), and searches
+    in the order items were written, as langgraph dev lists them."""
 
     async def abatch(self, ops: Iterable[Op]) -> list[Result]:
         return await asyncio.shield(super().abatch(list(ops)))
+
+    def _prepare_batch_PUT_queries(self, put_ops: Any) -> Any:
+        # An update keeps the item's place (its rowid), as langgraph dev's store does: the
+        # library's INSERT OR REPLACE deletes the row and appends a new one.
+        queries, embedding_request = super()._prepare_batch_PUT_queries(put_ops)
+        kept = [
+            (sql.replace(_LIBRARY_PUT, "INSERT INTO store (") + _UPDATE_IN_PLACE, params)
+            if _LIBRARY_PUT in sql
+            else (sql, params)
+            for sql, params in queries
+        ]
+        return kept, embedding_request
+
+    def _prepare_batch_search_queries(self, search_ops: Any) -> Any:
+        # The library orders by updated_at, a CURRENT_TIMESTAMP of one-second resolution: two
+        # items written either side of a second boundary came back newest first, within one
+        # second oldest first. The rowid is the order items were first written in.
+        queries, embedding_requests = super()._prepare_batch_search_queries(search_ops)
+        ordered = [
+            (sql.replace(_LIBRARY_SEARCH_ORDER, _WRITTEN_ORDER), params, refresh)
+            for sql, params, refresh in queries
+        ]
+        return ordered, embedding_requests
+
+
+_LIBRARY_PUT = "INSERT OR REPLACE INTO store ("
+_UPDATE_IN_PLACE = (
+    " ON CONFLICT(prefix, key) DO UPDATE SET value = excluded.value,"
+    " updated_at = excluded.updated_at, expires_at = excluded.expires_at,"
+    " ttl_minutes = excluded.ttl_minutes"
+)
+_LIBRARY_SEARCH_ORDER = " ORDER BY updated_at DESC"
+_WRITTEN_ORDER = " ORDER BY rowid ASC"
 
 
 async def _connect(path: Path) -> aiosqlite.Connection:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -267,17 +268,20 @@ async def test_a_cancelled_checkpoint_write_never_blocks_other_writers(storage: 
         await asyncio.wait_for(storage.store.aput(("n",), f"k{attempt}", {"v": 1}), timeout=5)
 
 
-@pytest.mark.parametrize("backend", ["memory", "postgres"])
+@pytest.mark.parametrize("backend", ["memory", "sqlite", "postgres"])
 async def test_store_search_lists_items_oldest_first_as_langgraph_dev(
     backend: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
     # langgraph dev's in-memory store keeps insertion order, an update included; LangGraph's
-    # Postgres store lists the most recently updated first unless told otherwise.
+    # Postgres store lists the most recently updated first unless told otherwise, and its
+    # SQLite store by an updated_at of one-second resolution.
     storage = BACKENDS[backend](request, tmp_path)
     await storage.open()
     try:
         for key in ("first", "second", "third"):
             await storage.store.aput(("notes",), key, {"v": 1})
+            # across a second boundary: a one-second clock must not reorder them
+            await asyncio.sleep(1.0 - time.time() % 1.0 + 0.01)
         await storage.store.aput(("notes",), "second", {"v": 2})
         found = await storage.store.asearch(("notes",), limit=10)
         assert [item.key for item in found] == ["first", "second", "third"]

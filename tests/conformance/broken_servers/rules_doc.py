@@ -94,7 +94,9 @@ def render() -> str:
         "Legal variations that must change nothing the suite says (an `end` event is a "
         "warning): " + ", ".join(f"`{variation}`" for variation in LEGAL_VARIATIONS) + ".",
         "Legal variations no rule may fire on, which the replay comparison passes with at "
-        "most a warning: " + ", ".join(f"`{variation}`" for variation in RULE_LEGAL_VARIATIONS) + ".",
+        "most a warning: "
+        + ", ".join(f"`{variation}`" for variation in RULE_LEGAL_VARIATIONS)
+        + ".",
         "",
     ]
     return "\n".join(lines)

@@ -69,7 +69,17 @@ class TupleOf:
     items: tuple[Schema, ...]
 
 
-Schema = Content | Shape | ListOf | MapOf | TupleOf
+@dataclass(frozen=True, slots=True)
+class Echoed:
+    """An open object that echoes what the client stored (``metadata``, ``configurable``), to
+    which ``langgraph dev`` adds keys of its own: those (``server_keys``) no SDK reads, so a
+    divergence there is a SHOULD; every other key is the client's, content."""
+
+    server_keys: frozenset[str]
+    source: str
+
+
+Schema = Content | Shape | ListOf | MapOf | TupleOf | Echoed
 
 
 def _shape(shape_name: str, source: str, /, **keys: Schema | Key) -> Shape:
@@ -87,6 +97,34 @@ def _optional(schema: Schema, source: str) -> Key:
 
 _SCHEMA_PY = PY + "schema.py"
 _SCHEMA_JS = JS + "schema.d.ts"
+
+SERVER_WRITTEN_KEYS: frozenset[str] = frozenset(
+    {
+        "__after_seconds__",
+        "__request_start_time_ms__",
+        "assistant_id",
+        "created_by",
+        "graph_id",
+        "langgraph_api_url",
+        "langgraph_api_version",
+        "langgraph_auth_permissions",
+        "langgraph_auth_user",
+        "langgraph_auth_user_id",
+        "langgraph_host",
+        "langgraph_plan",
+        "langgraph_request_id",
+        "langgraph_version",
+        "lc_versions",
+        "run_attempt",
+        "user_id",
+    }
+)
+"""Keys ``langgraph dev``'s API server writes into metadata and ``configurable`` (seen in every
+recording in fixtures/, never in a request): deployment details, request bookkeeping and the
+ids it already returns elsewhere. No SDK reads them (``Metadata`` is ``Record<string,
+unknown>`` / ``dict[str, Any]``). LangGraph's own run metadata (``langgraph_node``,
+``langgraph_step``, ``checkpoint_ns``...) is not among them: the library writes it, on any
+server, and ``useStream`` hands it to the UI."""
 _MESSAGES_JS = JS + "types.messages.d.ts"
 
 CONFIG = _shape(
@@ -94,7 +132,10 @@ CONFIG = _shape(
     f"{_SCHEMA_PY} Config; {_SCHEMA_JS} Config",
     tags=_optional(CONTENT, _SCHEMA_JS),
     recursion_limit=_optional(CONTENT, _SCHEMA_JS),
-    configurable=_optional(CONTENT, _SCHEMA_JS),
+    configurable=_optional(
+        Echoed(SERVER_WRITTEN_KEYS, f"{_SCHEMA_JS} Config.configurable; fixtures/*.json"),
+        _SCHEMA_JS,
+    ),
 )
 
 CHECKPOINT = _shape(
@@ -183,8 +224,12 @@ STATE_VALUES = Shape(
 )
 """A graph's state: its keys are the graph's; ``messages`` is what ``useStream`` reads."""
 
-METADATA = CONTENT
-"""``Metadata`` in both SDKs is an open JSON object: what the client stored, echoed."""
+METADATA = Echoed(
+    SERVER_WRITTEN_KEYS,
+    f"{_SCHEMA_PY} Json metadata; {_SCHEMA_JS} Metadata (an open object); fixtures/*.json",
+)
+"""``Metadata`` in both SDKs is an open JSON object: what the client stored, echoed, plus what
+the server writes."""
 
 ASSISTANT = _shape(
     "Assistant",
@@ -325,7 +370,7 @@ CHECKPOINT_PAYLOAD = _shape(
     "CheckpointPayload",
     f"{_SCHEMA_PY} CheckpointPayload",
     config=CONTENT,
-    metadata=CONTENT,
+    metadata=METADATA,
     values=STATE_VALUES,
     next=CONTENT,
     parent_config=CONTENT,
@@ -426,7 +471,9 @@ EVENTS: Mapping[str, Schema] = {
     "updates": MapOf(STATE_VALUES),
     "messages/partial": ListOf(MESSAGE),
     "messages/complete": ListOf(MESSAGE),
-    "messages/metadata": MapOf(CONTENT),
+    "messages/metadata": MapOf(
+        Shape("MessageMetadata", {"metadata": Key(METADATA, f"{_SCHEMA_JS} (useStream)")}, True)
+    ),
     "messages": TupleOf((MESSAGE, CONTENT)),
     "custom": CONTENT,
     "checkpoints": CHECKPOINT_PAYLOAD,
@@ -515,6 +562,8 @@ def _child(schema: Schema, segment: str) -> tuple[Schema, Key | None] | None:
     """The schema one step down, with the key declaring it; None when undeclared."""
     if isinstance(schema, Content):
         return CONTENT, None
+    if isinstance(schema, Echoed):
+        return None if segment in schema.server_keys else (CONTENT, None)
     if isinstance(schema, Shape):
         key = schema.keys.get(segment)
         if key is not None:
@@ -558,6 +607,8 @@ def missing_key_severity(schema: Schema, parent_pointer: str, key: str) -> Sever
     current = schema_at(schema, parent_pointer)
     if current is None:
         return Severity.SHOULD
+    if isinstance(current, Echoed):
+        return Severity.SHOULD if key in current.server_keys else Severity.MUST
     if isinstance(current, Shape):
         declared = current.keys.get(key)
         if declared is None:
@@ -586,6 +637,8 @@ def sources() -> Sequence[str]:
         elif isinstance(schema, TupleOf):
             for item in schema.items:
                 walk(item)
+        elif isinstance(schema, Echoed):
+            found.append(schema.source)
 
     for route in ROUTES:
         walk(route.schema)

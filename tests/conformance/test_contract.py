@@ -95,3 +95,18 @@ def test_headers_clients_read_are_must_and_the_charset_is_not() -> None:
     for name in ("cache-control", "x-accel-buffering", "x-pagination-total"):
         assert contract.HEADERS[name].severity is Severity.SHOULD
     assert contract.HEADERS["content-type"].parameters_matter is False
+
+
+def test_keys_the_server_writes_into_metadata_are_should_what_the_client_stored_must() -> None:
+    thread = contract.route_schema("GET", "/threads/<uuid:1>", 200)
+    assert contract.severity_at(thread, "/metadata/langgraph_api_version") is Severity.SHOULD
+    assert contract.severity_at(thread, "/metadata/graph_id") is Severity.SHOULD
+    assert contract.severity_at(thread, "/metadata/purpose") is Severity.MUST
+    assert contract.missing_key_severity(thread, "/metadata", "user_id") is Severity.SHOULD
+    assert contract.missing_key_severity(thread, "/metadata", "purpose") is Severity.MUST
+    events = contract.event_schema("messages/metadata")
+    assert contract.severity_at(events, "/m1/metadata/langgraph_host") is Severity.SHOULD
+    assert contract.severity_at(events, "/m1/metadata/langgraph_node") is Severity.MUST
+    config = contract.route_schema("GET", "/assistants/<uuid:1>", 200)
+    assert contract.severity_at(config, "/config/configurable/assistant_id") is Severity.SHOULD
+    assert contract.severity_at(config, "/config/configurable/model_name") is Severity.MUST

@@ -56,6 +56,8 @@ class Distinct:
     occurrences: int = 0
     scenarios: set[str] = field(default_factory=set)
     example: dict[str, Any] = field(default_factory=dict)
+    # every occurrence is one the control run (langgraph dev mapped the same way) shares
+    controlled: bool = False
 
 
 def _fold_message(message: str) -> str:
@@ -66,9 +68,15 @@ def _fold_message(message: str) -> str:
     return _SECONDS.sub("N s", message)
 
 
-def group(report: dict[str, Any]) -> list[Distinct]:
-    """One entry per distinct finding, in order of first appearance."""
-    grouped: dict[tuple[str, str, str, str], Distinct] = {}
+def group(
+    report: dict[str, Any], control: set[tuple[str, str, str, str, str]] | None = None
+) -> list[Distinct]:
+    """One entry per distinct finding, in order of first appearance.
+
+    With a control, the occurrences the control shares (same scenario and step) are a distinct finding
+    of their own: one scenario's mapping artefact must not clear the same finding in the
+    scenarios where the target alone gets it."""
+    grouped: dict[tuple[str, str, str, str, bool], Distinct] = {}
     for scenario in report["scenarios"]:
         findings = list(scenario.get("findings", []))
         if scenario.get("error") and not findings:
@@ -83,11 +91,16 @@ def group(report: dict[str, Any]) -> list[Distinct]:
         for finding in findings:
             pointer = _ARRAY_INDEX.sub("/N", finding.get("pointer") or "")
             message = _fold_message(finding["message"])
-            key = (finding["severity"], finding["rule"], pointer, message)
+            controlled = bool(
+                control
+                and finding["severity"] == "MUST"
+                and _control_key(scenario["name"], finding) in control
+            )
+            key = (finding["severity"], finding["rule"], pointer, message, controlled)
             entry = grouped.get(key)
             if entry is None:
                 entry = grouped[key] = Distinct(
-                    finding["severity"], finding["rule"], pointer, message
+                    finding["severity"], finding["rule"], pointer, message, controlled=controlled
                 )
                 entry.example = finding
             entry.occurrences += 1
@@ -100,26 +113,28 @@ CONTROL_VERDICT = {
     "verdict": "false",
     "langgraph_dev": "gets the same finding itself, under the same --graph mapping",
     "evidence": "the control run (run.sh oracle-mapped: langgraph dev mapped as the target is) "
-    "reports it in the same scenario: it comes from the mapping, not from the target",
+    "reports it in the same scenario and step: it comes from the mapping, not from the target",
 }
 
 
-def control_keys(report: dict[str, Any]) -> set[tuple[str, str, str, str]]:
-    """(scenario, rule, pointer, message) of every MUST finding of the control run."""
-    keys = set()
-    for distinct in group(report):
-        if distinct.severity != "MUST":
-            continue
-        for scenario in distinct.scenarios:
-            keys.add((scenario, distinct.rule, distinct.pointer, distinct.message))
-    return keys
+def control_keys(report: dict[str, Any]) -> set[tuple[str, str, str, str, str]]:
+    """(scenario, step, rule, pointer, message) of every MUST finding of the control run."""
+    return {
+        _control_key(scenario["name"], finding)
+        for scenario in report["scenarios"]
+        for finding in scenario.get("findings", [])
+        if finding["severity"] == "MUST"
+    }
 
 
-def in_control(distinct: Distinct, control: set[tuple[str, str, str, str]]) -> bool:
-    return distinct.severity == "MUST" and any(
-        (scenario, distinct.rule, distinct.pointer, distinct.message) in control
-        for scenario in distinct.scenarios
-    )
+def _control_key(scenario: str, finding: dict[str, Any]) -> tuple[str, str, str, str, str]:
+    pointer = _ARRAY_INDEX.sub("/N", finding.get("pointer") or "")
+    message = _fold_message(finding["message"])
+    return (scenario, finding.get("step") or "", finding["rule"], pointer, message)
+
+
+def in_control(distinct: Distinct, control: set[tuple[str, str, str, str, str]]) -> bool:
+    return distinct.controlled
 
 
 def match(distinct: Distinct, verdicts: list[dict[str, Any]], target: str) -> dict[str, Any] | None:
@@ -147,7 +162,7 @@ def render(
     distincts: list[Distinct],
     verdicts: list[dict[str, Any]],
     target: str,
-    control: set[tuple[str, str, str, str]] | None = None,
+    control: set[tuple[str, str, str, str, str]] | None = None,
 ) -> tuple[str, dict[str, int]]:
     counts: dict[str, int] = defaultdict(int)
     rows = [
@@ -197,13 +212,13 @@ def main(argv: list[str] | None = None) -> int:
         "--control",
         type=Path,
         help="the JSON report of langgraph dev mapped as the target was: a MUST finding it "
-        "shares (same scenario, rule, pointer, message) is false",
+        "shares (same scenario, step, rule, pointer, message) is false",
     )
     arguments = parser.parse_args(argv)
     report = json.loads(arguments.report.read_text())
     verdicts = json.loads(arguments.verdicts.read_text())
-    distincts = group(report)
     control = control_keys(json.loads(arguments.control.read_text())) if arguments.control else None
+    distincts = group(report, control)
     table, counts = render(distincts, verdicts, arguments.target, control)
     print(table)
     print()

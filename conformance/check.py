@@ -321,6 +321,25 @@ def not_tested_reason(scenario: Any, target: Target) -> str:
     return "; ".join(target.unserved_graphs[graph] for graph in missing)
 
 
+def preflight_context(
+    target: Target, http: httpx.AsyncClient, scenarios: Sequence[Any]
+) -> preflight.PreflightContext:
+    """What the pre-flight checks of ``check`` and ``doctor`` need to know of the target."""
+    return preflight.PreflightContext(
+        url=target.url,
+        http=http,
+        scenarios=scenarios,
+        llm_url=target.llm_url,
+        llm_mode=target.llm_mode,
+        llm_model=target.llm_model,
+        llm_api_key=target.llm_api_key,
+        check_model=target.model_preflight,
+        named_assistants=target.assistants,
+        graph_map=target.graph_map,
+        create_assistants=target.create_assistants,
+    )
+
+
 def sent_model_settings(target: Target) -> dict[str, str]:
     """The run-config entries the check sends besides ``base_url`` (none by default)."""
     sent = model_configurable(target.llm_url, target.llm_model, target.llm_api_key)
@@ -479,19 +498,7 @@ async def check_target(
     async with httpx.AsyncClient(
         base_url=target.url.rstrip("/"), headers=dict(target.headers), timeout=target.timeout
     ) as http:
-        context = preflight.PreflightContext(
-            url=target.url,
-            http=http,
-            scenarios=scenarios,
-            llm_url=target.llm_url,
-            llm_mode=target.llm_mode,
-            llm_model=target.llm_model,
-            llm_api_key=target.llm_api_key,
-            check_model=target.model_preflight,
-            named_assistants=target.assistants,
-            graph_map=target.graph_map,
-            create_assistants=target.create_assistants,
-        )
+        context = preflight_context(target, http, scenarios)
         try:
             await preflight.run_preflight(context)
         except preflight.PreflightFailure as error:

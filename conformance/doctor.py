@@ -30,19 +30,7 @@ async def diagnose(target: check.Target, scenarios: list[object], out: TextIO) -
     async with httpx.AsyncClient(
         base_url=target.url.rstrip("/"), headers=dict(target.headers), timeout=target.timeout
     ) as http:
-        context = preflight.PreflightContext(
-            url=target.url,
-            http=http,
-            scenarios=scenarios,
-            llm_url=target.llm_url,
-            llm_mode=target.llm_mode,
-            llm_model=target.llm_model,
-            llm_api_key=target.llm_api_key,
-            check_model=target.model_preflight,
-            named_assistants=target.assistants,
-            graph_map=target.graph_map,
-            create_assistants=target.create_assistants,
-        )
+        context = check.preflight_context(target, http, scenarios)
         try:
             for check_function in preflight.CHECKS:
                 out.write(f"ok: {await check_function(context)}\n")

@@ -414,6 +414,12 @@ class RunManager:
             await self.cancel(
                 handle, action="interrupt", wait=True, reason=CANCEL_REASON_THREAD_DELETED
             )
+        # With several workers the run may execute in another process: its stream must end
+        # the same way, whichever worker took the DELETE.
+        for run_id in await self._workers.active_runs_elsewhere(thread_id, list(self._handles)):
+            await self.cancel_elsewhere(
+                run_id, action="interrupt", wait=True, reason=CANCEL_REASON_THREAD_DELETED
+            )
 
     async def cancel_elsewhere(
         self,

@@ -201,6 +201,32 @@ async def test_a_stream_on_worker_b_that_disconnects_with_cancel_stops_the_run_o
     await _wait_for_status(worker_a, thread_id, run["run_id"], {"interrupted"})
 
 
+async def test_deleting_the_thread_on_worker_b_ends_the_run_streaming_on_worker_a(
+    clients: tuple[httpx.AsyncClient, httpx.AsyncClient],
+) -> None:
+    worker_a, worker_b = clients
+    thread_id = await _new_thread(worker_a)
+    body = {"assistant_id": "agent", "input": _input("hello delay:400"), "stream_mode": "values"}
+
+    async def stream_on_a() -> list[tuple[str | None, str, Any]]:
+        async with worker_a.stream("POST", f"/threads/{thread_id}/runs/stream", json=body) as r:
+            assert r.status_code == 200
+            return [
+                (event.id, event.event, json.loads(event.data))
+                for event in parse_stream(await r.aread()).events
+            ]
+
+    streaming = asyncio.create_task(stream_on_a())
+    await _wait_for_human(worker_b, thread_id, "hello delay:400")
+    deleted = await worker_b.delete(f"/threads/{thread_id}")
+    assert deleted.status_code == 204, deleted.text
+    events = await asyncio.wait_for(streaming, 30)
+    # As langgraph dev ends it (fixtures/thread_deleted_mid_run.json): an error event, then EOF.
+    assert events[-1][1] == "error", events
+    assert events[-1][2] == {"error": "HTTPException", "message": "404: Run not found"}, events
+    assert (await worker_a.get(f"/threads/{thread_id}")).status_code == 404
+
+
 async def test_reject_on_worker_b_while_worker_a_runs_the_thread(
     clients: tuple[httpx.AsyncClient, httpx.AsyncClient],
 ) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from langchain_openai import ChatOpenAI
@@ -69,13 +70,26 @@ def scenario_chat_model(configurable: Mapping[str, Any]) -> ChatOpenAI:
     """The ``ChatOpenAI`` a scenario graph uses for this run (temperature 0, no retries).
 
     Retries are off so that an LLM failure reaches the stream at once, as the fault scenarios
-    expect, instead of being hidden behind the openai client's backoff.
+    expect, instead of being hidden behind the openai client's backoff. Runs naming the same
+    endpoint share one model and so one connection pool.
     """
+    return _chat_model(
+        resolve_model_name(configurable),
+        resolve_base_url(configurable),
+        resolve_api_key(configurable),
+        resolve_timeout_seconds(),
+    )
+
+
+# Building a ChatOpenAI (and its openai clients) costs more than a short model call: once per
+# endpoint, not once per call. The model holds no per-run state.
+@lru_cache(maxsize=64)
+def _chat_model(model: str, base_url: str, api_key: str, timeout_seconds: float) -> ChatOpenAI:
     return ChatOpenAI(
-        model=resolve_model_name(configurable),
-        base_url=resolve_base_url(configurable),
-        api_key=SecretStr(resolve_api_key(configurable)),
+        model=model,
+        base_url=base_url,
+        api_key=SecretStr(api_key),
         temperature=0,
         max_retries=0,
-        timeout=resolve_timeout_seconds(),
+        timeout=timeout_seconds,
     )

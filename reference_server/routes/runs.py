@@ -36,7 +36,7 @@ from reference_server.runs.workers import Workers
 from reference_server.storage.base import Record, Storage, StoredEvent
 from reference_server.streaming.broker import REPLAY_EVERYTHING
 from reference_server.streaming.modes import InvalidStreamModeError, normalise_stream_modes
-from reference_server.streaming.response import json_body_when_done, sse_body
+from reference_server.streaming.response import EventSource, json_body_when_done, sse_body
 from reference_server.streaming.serialise import dumps
 from reference_server.streaming.sse import CONTENT_TYPE as SSE_CONTENT_TYPE
 
@@ -195,7 +195,7 @@ async def _create(body: RunCreate, thread_id: str | None) -> RunHandle:
 
 def _stream_created(handle: RunHandle, *, stateless: bool) -> Response:
     body = sse_body(
-        handle.log.listen(REPLAY_EVERYTHING),
+        handle.log.cursor(0),
         include_ids=handle.body.stream_resumable,
         heartbeat_seconds=_heartbeat_seconds(),
         on_disconnect=_cancel_callback(handle, handle.body.on_disconnect == "cancel"),
@@ -389,29 +389,36 @@ async def join_run_stream(thread_id: str, run_id: str) -> Response:
     headers = _run_paths(thread_id, run_id, stateless=False, suffix="stream")
     manager = context.run_manager()
     handle = manager.handle(run_id)
+    modes = _query_stream_modes(query)
+    source: EventSource | AsyncIterator[StoredEvent]
     if handle is not None:
-        events = handle.log.listen(after_id)
+        position = handle.log.start_position(after_id)
+        source = (
+            _only_modes(handle.log.listen_from(position), modes)
+            if modes
+            else handle.log.cursor(position)
+        )
         include_ids = handle.body.stream_resumable
         on_disconnect = _cancel_callback(handle, query.cancel_on_disconnect)
-    elif await manager.executing_elsewhere(run_id):
-        run = await _visible_run(thread_id, run_id)
-        events = manager.workers.follow_events(run_id, after_id)
-        include_ids = bool((run.get("kwargs") or {}).get("resumable"))
-        on_disconnect = _cancel_elsewhere_callback(run_id, query.cancel_on_disconnect)
     else:
-        # Finished (or left by a restart): replay what was kept, then end.
-        events = (
-            _stored_events(context.storage(), run_id, after_id)
-            if after_id is not None
-            else _no_events()
-        )
-        include_ids = True
-        on_disconnect = None
-    modes = _query_stream_modes(query)
-    if modes:
-        events = _only_modes(events, modes)
+        events: AsyncIterator[StoredEvent]
+        if await manager.executing_elsewhere(run_id):
+            run = await _visible_run(thread_id, run_id)
+            events = manager.workers.follow_events(run_id, after_id)
+            include_ids = bool((run.get("kwargs") or {}).get("resumable"))
+            on_disconnect = _cancel_elsewhere_callback(run_id, query.cancel_on_disconnect)
+        else:
+            # Finished (or left by a restart): replay what was kept, then end.
+            events = (
+                _stored_events(context.storage(), run_id, after_id)
+                if after_id is not None
+                else _no_events()
+            )
+            include_ids = True
+            on_disconnect = None
+        source = _only_modes(events, modes) if modes else events
     body = sse_body(
-        events,
+        source,
         include_ids=include_ids,
         heartbeat_seconds=_heartbeat_seconds(),
         on_disconnect=on_disconnect,

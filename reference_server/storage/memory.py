@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
+import orjson
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.store.base import BaseStore
@@ -21,6 +21,14 @@ from reference_server.storage.records import (
     version_of,
     visible_to,
 )
+
+_Copied = TypeVar("_Copied")
+
+
+def _copy(value: _Copied) -> _Copied:
+    """A deep copy of a JSON-ready record: records are what the SQL stores keep as JSON, and a
+    JSON round trip copies them several times faster than ``copy.deepcopy``."""
+    return orjson.loads(orjson.dumps(value))  # type: ignore[no-any-return]
 
 
 class MemoryStorage:
@@ -45,17 +53,17 @@ class MemoryStorage:
     # assistants -------------------------------------------------------------------------
     async def put_assistant(self, assistant: Record) -> None:
         assistant_id = str(assistant["assistant_id"])
-        self._assistants[assistant_id] = copy.deepcopy(assistant)
+        self._assistants[assistant_id] = _copy(assistant)
         # The history is immutable: re-putting an old version (``/latest``) keeps its entry.
         self._versions.setdefault(assistant_id, {}).setdefault(
-            int(assistant["version"]), copy.deepcopy(version_of(assistant))
+            int(assistant["version"]), _copy(version_of(assistant))
         )
 
     async def get_assistant(self, assistant_id: str, owner: str | None) -> Record | None:
         assistant = self._assistants.get(assistant_id)
         if assistant is None or not visible_to(assistant, owner, unowned_visible=True):
             return None
-        return copy.deepcopy(assistant)
+        return _copy(assistant)
 
     async def delete_assistant(self, assistant_id: str, owner: str | None) -> bool:
         if await self.get_assistant(assistant_id, owner) is None:
@@ -85,7 +93,7 @@ class MemoryStorage:
             and contains(assistant.get("metadata"), metadata)
         ]
         ordered = sort_records(matching, sort_by, sort_order, ASSISTANT_SORT_FIELDS)
-        return copy.deepcopy(page(ordered, limit, offset)), len(ordered)
+        return _copy(page(ordered, limit, offset)), len(ordered)
 
     async def list_assistant_versions(
         self,
@@ -104,17 +112,17 @@ class MemoryStorage:
             for number in sorted(versions, reverse=True)
             if contains(versions[number].get("metadata"), metadata)
         ]
-        return copy.deepcopy(page(matching, limit, offset))
+        return _copy(page(matching, limit, offset))
 
     # threads ----------------------------------------------------------------------------
     async def put_thread(self, thread: Record) -> None:
-        self._threads[str(thread["thread_id"])] = copy.deepcopy(thread)
+        self._threads[str(thread["thread_id"])] = _copy(thread)
 
     async def get_thread(self, thread_id: str, owner: str | None) -> Record | None:
         thread = self._threads.get(thread_id)
         if thread is None or not visible_to(thread, owner):
             return None
-        return copy.deepcopy(thread)
+        return _copy(thread)
 
     async def delete_thread(self, thread_id: str, owner: str | None) -> bool:
         if await self.get_thread(thread_id, owner) is None:
@@ -152,17 +160,17 @@ class MemoryStorage:
             and contains(thread.get("values"), values)
         ]
         ordered = sort_records(matching, sort_by, sort_order, THREAD_SORT_FIELDS)
-        return copy.deepcopy(page(ordered, limit, offset)), len(ordered)
+        return _copy(page(ordered, limit, offset)), len(ordered)
 
     # runs -------------------------------------------------------------------------------
     async def put_run(self, run: Record) -> None:
-        self._runs[str(run["run_id"])] = copy.deepcopy(run)
+        self._runs[str(run["run_id"])] = _copy(run)
 
     async def get_run(self, run_id: str, owner: str | None) -> Record | None:
         run = self._runs.get(run_id)
         if run is None or not self._run_visible(run, owner):
             return None
-        return copy.deepcopy(run)
+        return _copy(run)
 
     async def delete_run(self, run_id: str, owner: str | None) -> bool:
         if await self.get_run(run_id, owner) is None:
@@ -188,11 +196,11 @@ class MemoryStorage:
             and self._run_visible(run, owner)
         ]
         ordered = sort_records(matching, "created_at", "desc", ("created_at",))
-        return copy.deepcopy(page(ordered, limit, offset))
+        return _copy(page(ordered, limit, offset))
 
     async def list_runs_with_status(self, statuses: Sequence[str]) -> list[Record]:
         wanted = set(statuses)
-        return [copy.deepcopy(run) for run in self._runs.values() if run.get("status") in wanted]
+        return [_copy(run) for run in self._runs.values() if run.get("status") in wanted]
 
     def _run_visible(self, run: Record, owner: str | None) -> bool:
         if owner is None:

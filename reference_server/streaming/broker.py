@@ -2,8 +2,10 @@
 
 Each published event gets an id that is strictly increasing and unique within the run (unlike
 upstream's ``<ms>-0``, which repeats within a millisecond), sortable as text:
-``<epoch ms, 13 digits>-<sequence, 8 digits>``. Listeners read the in-memory log from where they
-start and wait on an ``asyncio.Event`` swapped at each publish: no polling. Resumable runs are
+``<epoch ms, 13 digits>-<sequence, 8 digits>``. Each listener holds an ``EventCursor``: a
+position in the in-memory log and an ``asyncio.Event`` that ``publish`` sets, so a listener
+takes every event published since it last looked in one go, with no polling and no task of its
+own. Resumable runs are
 persisted in batches by one background task, so the stream never waits on storage; ``close``
 flushes the rest before it returns. A batch that cannot be written is kept in
 ``persist_failure`` (and ``on_persist_failure`` called): the run manager fails the run with it,
@@ -64,7 +66,7 @@ class RunEventLog:
         self._storage = storage
         self._persist = persist
         self._events: list[StoredEvent] = []
-        self._changed = asyncio.Event()
+        self._cursors: set[EventCursor] = set()
         self._closed = False
         self._last_ms = 0
         self._pending: list[StoredEvent] = []
@@ -124,14 +126,22 @@ class RunEventLog:
 
     async def listen_from(self, position: int) -> AsyncIterator[StoredEvent]:
         """Events from index ``position`` on, then live ones until the log closes."""
-        while True:
-            while position < len(self._events):
-                yield self._events[position]
-                position += 1
-            if self._closed:
-                return
-            changed = self._changed
-            await changed.wait()
+        cursor = self.cursor(position)
+        try:
+            while True:
+                for event in cursor.take():
+                    yield event
+                if cursor.exhausted:
+                    return
+                await cursor.wait()
+        finally:
+            cursor.close()
+
+    def cursor(self, position: int) -> EventCursor:
+        """A reader of the events from index ``position`` on; ``close`` it when done."""
+        cursor = EventCursor(self, position)
+        self._cursors.add(cursor)
+        return cursor
 
     def _start_position(self, after_id: str | None) -> int:
         if after_id is None:
@@ -142,8 +152,8 @@ class RunEventLog:
         return bisect.bisect_right(self._events, after_id, key=_event_id)
 
     def _notify(self) -> None:
-        changed, self._changed = self._changed, asyncio.Event()
-        changed.set()
+        for cursor in self._cursors:
+            cursor.wake.set()
 
     async def _flush(self) -> None:
         while self._pending:
@@ -156,3 +166,38 @@ class RunEventLog:
                 self.persist_failure = self.persist_failure or error
                 if first and self._on_persist_failure is not None:
                     self._on_persist_failure(error)
+
+
+class EventCursor:
+    """One listener's place in a run's event log.
+
+    ``take`` returns every event published since the last call; ``wake`` is set whenever there
+    may be more (a publish, the log closing), and anything else that wants the listener to look
+    again (a heartbeat timer) may set it too. Waiting on it is safe to cancel.
+    """
+
+    def __init__(self, log: RunEventLog, position: int) -> None:
+        self.wake = asyncio.Event()
+        self._log = log
+        self._position = position
+
+    def take(self) -> list[StoredEvent]:
+        events = self._log._events
+        if self._position >= len(events):
+            return []
+        taken = events[self._position :]
+        self._position = len(events)
+        return taken
+
+    @property
+    def exhausted(self) -> bool:
+        """The log is closed and every event was taken."""
+        return self._log.closed and self._position >= len(self._log._events)
+
+    async def wait(self) -> None:
+        """Returns once ``wake`` is set (at once if it already is), and clears it."""
+        await self.wake.wait()
+        self.wake.clear()
+
+    def close(self) -> None:
+        self._log._cursors.discard(self)

@@ -42,6 +42,9 @@ class EventMapper:
         self._seen_messages: set[str] = set()
         self._chunks: dict[str, BaseMessageChunk] = {}
         self._root_run_id: str | None = None
+        # LangGraph hands every token of one model call the same metadata dict: mask it once.
+        self._metadata_source: Mapping[str, Any] | None = None
+        self._metadata_redacted: dict[str, Any] = {}
 
     def map_chunk(self, namespace: Sequence[str], mode: str, chunk: Any) -> list[Event]:
         """Events for one ``astream`` item (``mode`` is the LangGraph mode)."""
@@ -75,9 +78,15 @@ class EventMapper:
             return []
         return [("events", _redacted_event(event))]
 
+    def _redacted_metadata(self, metadata: Mapping[str, Any]) -> dict[str, Any]:
+        if metadata is not self._metadata_source:
+            self._metadata_source = metadata
+            self._metadata_redacted = redact_metadata(metadata)
+        return self._metadata_redacted
+
     def _map_message(self, namespace: Sequence[str], chunk: Any) -> list[Event]:
         message, metadata = chunk
-        metadata = redact_metadata(metadata or {})
+        metadata = self._redacted_metadata(metadata or {})
         if self._tuples:
             return [(_event_name("messages", namespace), [message, metadata])]
         if not self._accumulate or not isinstance(message, BaseMessage):

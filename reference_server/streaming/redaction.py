@@ -8,12 +8,15 @@ stream. ``langgraph dev`` does echo it; the reference server masks it (a deliber
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 REDACTED = "[redacted]"
 _SECRET_NAME_PARTS = ("api_key", "apikey", "secret", "password", "authorization", "credential")
 
 
+# Metadata keys repeat on every event of every run: decide each name once.
+@lru_cache(maxsize=4096)
 def is_secret_name(name: str) -> bool:
     lowered = name.lower().replace("-", "_")
     # "token" only as the last word: ``access_token`` is a secret, ``ls_max_tokens`` is not.

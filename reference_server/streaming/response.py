@@ -1,8 +1,15 @@
 """Response bodies that stay open while a run works: SSE streams and long-poll JSON.
 
 Both send a keep-alive on a fixed cadence from the start of the response (``: heartbeat`` for
-SSE, ``\\n`` for JSON), not reset by events, as ``langgraph dev`` does. The waiting uses
-``asyncio.timeout_at`` on a queue: no polling, no task per event.
+SSE, ``\\n`` for JSON), not reset by events, as ``langgraph dev`` does.
+
+An SSE body reads an ``EventSource``: a run's live log hands over its cursor directly; any other
+stream of events (stored ones, another worker's, a thread's) comes as an async iterator that one
+task drains.
+Whatever the source has ready when the response looks is written in one piece: one write per
+event while the client keeps up, several events in one write when it is behind (the bytes are
+the same; only where the writes split moves). The heartbeat is one timer per stream that wakes
+the same waiter as new events do.
 """
 
 from __future__ import annotations
@@ -10,55 +17,104 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Protocol
 
 from reference_server.storage.base import StoredEvent
 from reference_server.streaming.sse import HEARTBEAT, encode_event
 
 _LOGGER = logging.getLogger(__name__)
-_END = object()
+
+
+class EventSource(Protocol):
+    """What an SSE body reads: events ready now, whether more can come, and a wake-up."""
+
+    wake: asyncio.Event
+    """Set when there may be something to take (new events, the end)."""
+
+    def take(self) -> list[StoredEvent]: ...
+
+    @property
+    def exhausted(self) -> bool: ...
+
+    def close(self) -> None: ...
+
+
+class _IteratorSource:
+    """An ``EventSource`` fed by an async iterator that one task drains."""
+
+    def __init__(self, events: AsyncIterator[StoredEvent]) -> None:
+        self.wake = asyncio.Event()
+        self._ready: list[StoredEvent] = []
+        self._ended = False
+        self._pump = asyncio.create_task(self._drain(events))
+
+    async def _drain(self, events: AsyncIterator[StoredEvent]) -> None:
+        try:
+            async for event in events:
+                self._ready.append(event)
+                self.wake.set()
+        except Exception:
+            # The response has started: all that is left is to end it and say why in the log.
+            _LOGGER.exception("the event source of a stream failed")
+        finally:
+            self._ended = True
+            self.wake.set()
+
+    def take(self) -> list[StoredEvent]:
+        taken, self._ready = self._ready, []
+        return taken
+
+    @property
+    def exhausted(self) -> bool:
+        return self._ended and not self._ready
+
+    def close(self) -> None:
+        self._pump.cancel()
 
 
 async def sse_body(
-    events: AsyncIterator[StoredEvent],
+    events: EventSource | AsyncIterator[StoredEvent],
     *,
     include_ids: bool,
     heartbeat_seconds: float,
     on_disconnect: Callable[[], Awaitable[None]] | None = None,
 ) -> AsyncIterator[bytes]:
-    """The SSE bytes of ``events``, one write per event, heartbeats in between; when the
-    client goes away before the end, ``on_disconnect`` runs."""
-    queue: asyncio.Queue[object] = asyncio.Queue()
-
-    async def _pump() -> None:
-        try:
-            async for event in events:
-                queue.put_nowait(event)
-        except Exception:
-            # The response has started: all that is left is to end it and say why in the log.
-            _LOGGER.exception("the event source of a stream failed")
-        finally:
-            queue.put_nowait(_END)
-
-    pump = asyncio.create_task(_pump())
+    """The SSE bytes of ``events``, heartbeats in between; when the client goes away before
+    the end, ``on_disconnect`` runs. The source is closed when the body ends."""
+    source = _IteratorSource(events) if isinstance(events, AsyncIterator) else events
     loop = asyncio.get_running_loop()
-    next_heartbeat = loop.time() + heartbeat_seconds
+    heartbeat_due = False
+    timer: asyncio.TimerHandle
+
+    def _heartbeat() -> None:
+        nonlocal heartbeat_due, timer
+        heartbeat_due = True
+        source.wake.set()
+        timer = loop.call_at(timer.when() + heartbeat_seconds, _heartbeat)
+
+    timer = loop.call_at(loop.time() + heartbeat_seconds, _heartbeat)
     completed = False
     try:
         while True:
-            try:
-                async with asyncio.timeout_at(next_heartbeat):
-                    item = await queue.get()
-            except TimeoutError:
-                next_heartbeat += heartbeat_seconds
-                yield HEARTBEAT
+            ready = source.take()
+            if ready:
+                yield b"".join(
+                    encode_event(event.event, event.data, event.id if include_ids else None)
+                    for event in ready
+                )
                 continue
-            if item is _END:
+            if source.exhausted:
                 completed = True
                 return
-            assert isinstance(item, StoredEvent)
-            yield encode_event(item.event, item.data, item.id if include_ids else None)
+            if heartbeat_due:
+                heartbeat_due = False
+                yield HEARTBEAT
+                continue
+            await source.wake.wait()
+            source.wake.clear()
     finally:
-        pump.cancel()
+        timer.cancel()
+        source.close()
         if not completed and on_disconnect is not None:
             await asyncio.shield(on_disconnect())
 

@@ -59,3 +59,16 @@ def test_scenario_model_is_deterministic_and_fails_fast(monkeypatch: pytest.Monk
     assert model.max_retries == 0
     assert model.request_timeout == DEFAULT_TIMEOUT_SECONDS
     assert model.openai_api_base == "http://127.0.0.1:9/v1"
+
+
+def test_runs_naming_the_same_endpoint_share_one_model_and_others_get_their_own() -> None:
+    first = scenario_chat_model({"base_url": "http://127.0.0.1:9/v1", "model_name": "m"})
+    again = scenario_chat_model({"base_url": "http://127.0.0.1:9/v1", "model_name": "m"})
+    other_url = scenario_chat_model({"base_url": "http://127.0.0.1:10/v1", "model_name": "m"})
+    other_key = scenario_chat_model(
+        {"base_url": "http://127.0.0.1:9/v1", "model_name": "m", "custom_api_key": "k2"}
+    )
+    assert again is first
+    assert other_url is not first and other_url.openai_api_base == "http://127.0.0.1:10/v1"
+    assert other_key is not first and other_key.openai_api_key is not None
+    assert other_key.openai_api_key.get_secret_value() == "k2"

@@ -7,7 +7,6 @@ the server starts serving, and stopped in reverse order when it stops.
 
 from __future__ import annotations
 
-import gc
 import logging
 
 from langgraph.store.base import InvalidNamespaceError
@@ -68,10 +67,6 @@ def create_app(settings: Settings) -> Quart:
         app.config[context.GRAPHS_KEY] = graphs
         app.config[context.RUN_MANAGER_KEY] = manager
         await manager.start()
-        # Everything loaded so far (modules, graphs, the app) lives as long as the process:
-        # move it out of the collector's reach, so that collections triggered by runs scan
-        # only what runs allocate (a sixth of the CPU went to scanning it, docs/benchmarks.md).
-        gc.freeze()
 
     @app.after_serving
     async def _stop() -> None:

@@ -29,7 +29,7 @@ from typing import Any, TextIO
 import httpx
 
 import conformance.client
-from conformance import data, preflight, step_findings
+from conformance import data, mapped_behaviour, preflight, step_findings
 from conformance.baseline import (
     Baseline,
     BaselineError,
@@ -438,12 +438,48 @@ async def judge_scenario(
             duration_s=time.monotonic() - started,
             error=f"the suite failed while judging: {detail}",
         ), transcript
-    return dataclasses.replace(
+    settled = tuple(step_findings.settle(scenario, aborted, findings, fixture))
+    judged = dataclasses.replace(
         base,
         duration_s=time.monotonic() - started,
-        findings=tuple(step_findings.settle(scenario, aborted, findings, fixture)),
+        findings=settled,
         also_exercised=_rule_capabilities(transcript),
-    ), transcript
+    )
+    if Relax.GRAPH in relaxations(scenario, llm_mode=target.llm_mode, graph_map=target.graph_map):
+        judged = _unjudgeable_under_mapping(judged, scenario, fixture, transcript, target)
+    return judged, transcript
+
+
+def _unjudgeable_under_mapping(
+    result: ScenarioResult,
+    scenario: Any,
+    fixture: Transcript,
+    transcript: Transcript,
+    target: Target,
+) -> ScenarioResult:
+    """NOT TESTED when the recording shows a behaviour of its graph (custom events, an
+    interrupt) that the mapped graph never produced: the findings that follow from it are
+    set aside (listed, not counted); the rules on the target's own streams still count."""
+    missing = mapped_behaviour.missing_behaviours(fixture, transcript)
+    if not missing:
+        return result
+    mapped = ", ".join(
+        f"{graph}={target.graph_map[graph]}"
+        for graph in sorted(graphs_of(scenario) & set(target.graph_map))
+    )
+    reason = (
+        f"the recording shows {' and '.join(missing)}; the target's graph under --graph "
+        f"{mapped} never produced it, so the scenario cannot be judged under this mapping"
+    )
+    kept = tuple(f for f in result.findings if not mapped_behaviour.set_aside(f.rule))
+    aside = tuple(
+        ("mapped graph lacks the recorded behaviour", f)
+        for f in result.findings
+        if mapped_behaviour.set_aside(f.rule)
+    )
+    return dataclasses.replace(
+        result, findings=kept, ignored=result.ignored + aside, not_tested=reason
+    )
 
 
 # --- judging a target -------------------------------------------------------------------------
@@ -602,7 +638,8 @@ async def _judge_all(
             outcome = dataclasses.replace(
                 outcome,
                 findings=tuple(kept),
-                ignored=tuple((rule.pattern, finding) for rule, finding in covered),
+                ignored=outcome.ignored
+                + tuple((rule.pattern, finding) for rule, finding in covered),
             )
         results[scenario.name] = outcome
         if transcripts is not None and transcript is not None:

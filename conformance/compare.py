@@ -58,6 +58,7 @@ from conformance.contract import (
     ASSISTANT,
     CONTENT,
     HEADERS,
+    MESSAGE,
     ListOf,
     Schema,
     Shape,
@@ -161,9 +162,26 @@ ERROR_FREE_TEXT: frozenset[str] = frozenset({"/detail"})
 branch on the status, never on the wording, and langgraph dev's wording is a jsonschema dump
 (``Failed validating "anyOf" in schema[...]``) that no other server could reproduce."""
 
+ERROR_EVENT_TEXT: frozenset[str] = frozenset({"/error", "/message"})
+"""Pointers of a run's error (an ``error`` event's payload) whose text is the server's: the
+exception's class name and its message. Compared by type only: js:dist/utils/stream.js makes
+them a ``StreamError``'s name and message, for people; no SDK branches on them, and the class
+is the server's own Python type (langgraph dev: ``OpenAIAPIError``; Aegra: ``Error``)."""
+
+OUTPUT_ERROR_TEXT: frozenset[str] = frozenset({"/__error__/error", "/__error__/message"})
+"""The same two texts in the output of a failed run (``runs/wait``, ``join``)."""
+
 SERVER_DEFAULTS: frozenset[str] = frozenset({"name", "description"})
 """Assistant keys whose value the server chooses when the client sends none: compared by
-type only unless the request set them."""
+type only unless the request set them (``description`` may be null or a string: it is
+``str | None`` in py:langgraph_sdk/schema.py and optional in js:dist/schema.d.ts)."""
+
+UNORDERED_LISTS: Mapping[str, str] = {"/store/items/search": "/items"}
+"""Lists whose order the protocol leaves to the server, by route: a store search without a
+``query`` (no score to sort by). py:langgraph_sdk/_async/store.py ``search_items`` documents
+no order, and langgraph's own stores differ (the in-memory store lists in insertion order,
+the Postgres store newest update first). Their items are paired by namespace and key; another
+order alone is a SHOULD."""
 
 _ID_KINDS = frozenset({"uuid", "hex", "id"})
 _MISSING = object()
@@ -257,6 +275,8 @@ class _Walk:
     client_set: frozenset[str] = frozenset()
     dependent: tuple[re.Pattern[str], ...] = ()
     """Pointers under which contents follow the graph or model (relaxed modes)."""
+    unordered: str | None = None
+    """The pointer of a list whose order is the server's choice (``UNORDERED_LISTS``)."""
 
 
 # --- values and shapes -------------------------------------------------------------------------
@@ -348,6 +368,22 @@ def _diff(expected: Any, actual: Any, pointer: str, walk: _Walk) -> Iterator[Div
     if _kind(expected) != _kind(actual):
         if _dependent(pointer, walk) and not _protocol_object(walk.schema, pointer, actual):
             return
+        if _server_default(pointer, walk) and {_kind(expected), _kind(actual)} <= {
+            "null",
+            "string",
+        }:
+            return
+        if _early_message_id(expected, actual, pointer, walk):
+            yield Divergence(
+                "replay.shape",
+                "a message id where langgraph dev sends null (it names the message before "
+                "langgraph dev does; the id is optional for clients)",
+                pointer,
+                None,
+                _summary(actual),
+                Severity.SHOULD,
+            )
+            return
         yield Divergence(
             "replay.shape",
             f"{_kind(actual)} where langgraph dev has {_kind(expected)}",
@@ -417,6 +453,29 @@ def _diff_object(
         )
 
 
+def _server_default(pointer: str, walk: _Walk) -> bool:
+    """Whether ``pointer`` is an assistant key whose value the server chose."""
+    last = _last_key(pointer)
+    return (
+        last in SERVER_DEFAULTS
+        and last not in walk.client_set
+        and schema_at(walk.schema, pointer.rsplit("/", 1)[0]) is ASSISTANT
+    )
+
+
+def _early_message_id(expected: Any, actual: Any, pointer: str, walk: _Walk) -> bool:
+    """A message's ``id`` that langgraph dev sends as null and the target as a string: the
+    tool node's ToolMessage in an ``updates`` event (fixtures/react_agent_updates.json) gets
+    its id from the ``add_messages`` reducer only in the state; a server may name it at once.
+    The reverse (null where langgraph dev has an id) stays a MUST finding."""
+    return (
+        expected is None
+        and isinstance(actual, str)
+        and _last_key(pointer) == "id"
+        and schema_at(walk.schema, pointer.rsplit("/", 1)[0]) is MESSAGE
+    )
+
+
 def _declared_closed(schema: Schema, pointer: str, key: str) -> bool:
     """Whether ``key`` is a declared, required key of a closed contract object (a message's
     ``type``): such a key stays required even where contents are relaxed."""
@@ -441,6 +500,20 @@ def _protocol_object(schema: Schema, pointer: str, actual: Any) -> bool:
 def _diff_list(
     expected: list[Any], actual: list[Any], pointer: str, walk: _Walk, dependent: bool
 ) -> Iterator[Divergence]:
+    if pointer == walk.unordered and len(expected) == len(actual):
+        order = _item_order(expected, actual)
+        if order is not None and order != list(range(len(actual))):
+            yield Divergence(
+                "replay.value",
+                "the items come in another order (the protocol promises none for a search "
+                "without a query; compared by namespace and key)",
+                pointer,
+                severity=Severity.SHOULD,
+            )
+            for mine, position in zip(expected, order, strict=True):
+                # the target's own position in the pointer: where a reader finds the item
+                yield from _diff(mine, actual[position], f"{pointer}/{position}", walk)
+            return
     if len(expected) == len(actual):
         for position, (mine, theirs) in enumerate(zip(expected, actual, strict=True)):
             yield from _diff(mine, theirs, f"{pointer}/{position}", walk)
@@ -466,16 +539,37 @@ def _diff_list(
         yield from _diff(expected[-1], actual[-1], f"{pointer}/{len(actual) - 1}", relaxed)
 
 
+def _item_order(expected: list[Any], actual: list[Any]) -> list[int] | None:
+    """For each recorded store item, the position of the target's item with the same
+    namespace and key (or, when the namespaces themselves differ, the same key, if keys are
+    unique on both sides); None when the two lists do not hold the same items."""
+
+    def by_namespace_and_key(item: Any) -> str | None:
+        if not isinstance(item, dict):
+            return None
+        namespace = item.get("namespace")
+        if isinstance(namespace, list):
+            # ids in a namespace are placeholders numbered per side: compare their shape
+            namespace = [_skeleton(part) if isinstance(part, str) else part for part in namespace]
+        return json.dumps([namespace, item.get("key")], sort_keys=True, default=str)
+
+    def by_key(item: Any) -> str | None:
+        return json.dumps(item.get("key")) if isinstance(item, dict) else None
+
+    for identity in (by_namespace_and_key, by_key):
+        positions = {identity(item): index for index, item in enumerate(actual)}
+        if None in positions or len(positions) != len(actual):
+            continue
+        order = [positions.get(identity(item)) for item in expected]
+        if all(index is not None for index in order) and len(set(order)) == len(order):
+            return [index for index in order if index is not None]
+    return None
+
+
 def _value(expected: Any, actual: Any, pointer: str, walk: _Walk) -> Divergence | None:
     if pointer in walk.free_text and isinstance(expected, str) and isinstance(actual, str):
         return None
-    last = _last_key(pointer)
-    if (
-        last in SERVER_DEFAULTS
-        and last not in walk.client_set
-        and schema_at(walk.schema, pointer.rsplit("/", 1)[0]) is ASSISTANT
-        and _kind(expected) == _kind(actual)
-    ):
+    if _server_default(pointer, walk) and _kind(expected) == _kind(actual):
         return None
     if isinstance(expected, str) and isinstance(actual, str):
         if walk.graph_map.get(expected) == actual:
@@ -559,6 +653,16 @@ def _headers(
                     severity=Severity.SHOULD,
                 )
             continue
+        if name in ("location", "content-location") and _thread_prefixed(mine, theirs, identities):
+            yield Divergence(
+                "replay.header",
+                f"header {name} names a thread where langgraph dev names none (the SDKs "
+                "read the run id the same: the thread part of their pattern is optional)",
+                expected=mine,
+                actual=theirs,
+                severity=Severity.SHOULD,
+            )
+            continue
         yield Divergence(
             "replay.header",
             f"header {name} differs" + _header_cause(name, mine, theirs),
@@ -566,6 +670,20 @@ def _headers(
             actual=theirs,
             severity=contract.severity,
         )
+
+
+_THREAD_PREFIX = re.compile(r"^/threads/[^/]+(?=/runs/)")
+"""The optional thread part of py:langgraph_sdk/_shared/utilities.py ``_RUN_METADATA_PATTERN``
+(``(\\/threads\\/(?P<thread_id>.+))?\\/runs\\/(?P<run_id>.+)``; js:dist/client/base.js the same)."""
+
+
+def _thread_prefixed(expected: str, actual: str, identities: _Identities) -> bool:
+    """Whether ``actual`` is ``expected`` (a stateless run's ``/runs/...``) with a thread in
+    front: the run is the same one, and the SDKs read it the same."""
+    mine, theirs = urlsplit(expected).path, urlsplit(actual).path
+    if not mine.startswith("/runs/") or not _THREAD_PREFIX.match(theirs):
+        return False
+    return identities.strings_match(mine, _THREAD_PREFIX.sub("", theirs, count=1))
 
 
 def _header_cause(name: str, expected: str, actual: str) -> str:
@@ -726,7 +844,9 @@ def _exact_stream(
         id_field = _id_field(first, second)
         if id_field is not None:
             yield id_field
-        event_walk = replace(walk, schema=event_schema(first.event))
+        event_walk = replace(
+            walk, schema=event_schema(first.event), free_text=_event_free_text(first.event, walk)
+        )
         yield from _payload(first.data, second.data, event_walk, second.index)
 
 
@@ -799,6 +919,7 @@ def _free_stream(mine: list[SSEEvent], theirs: list[SSEEvent], walk: _Walk) -> I
             event_walk = replace(
                 walk,
                 schema=event_schema(event.event),
+                free_text=_event_free_text(event.event, walk),
                 values=is_first and walk.values,
                 bind=is_first,
                 dependent=(re.compile(dependent),) if dependent is not None else (),
@@ -812,6 +933,10 @@ def _free_stream(mine: list[SSEEvent], theirs: list[SSEEvent], walk: _Walk) -> I
             if not best:
                 break
         yield from best or []
+
+
+def _event_free_text(name: str, walk: _Walk) -> frozenset[str]:
+    return walk.free_text | ERROR_EVENT_TEXT if _base(name) == "error" else walk.free_text
 
 
 def _node_keys(data: str) -> frozenset[str] | None:
@@ -882,6 +1007,20 @@ def _dependent_pointers(path: str, relax: frozenset[Relax]) -> tuple[re.Pattern[
     return tuple(re.compile(pattern) for pattern in patterns)
 
 
+def _free_text(path: str, status: int) -> frozenset[str]:
+    if status >= 400:
+        return ERROR_FREE_TEXT
+    return OUTPUT_ERROR_TEXT if _OUTPUT_ROUTES.search(path) else frozenset()
+
+
+def _unordered(exchange: Exchange, path: str) -> str | None:
+    """The pointer of the list whose order the server chooses in this answer, if any."""
+    body = exchange.request.body
+    if isinstance(body, dict) and body.get("query"):
+        return None  # a query sorts by score: the order is the answer
+    return UNORDERED_LISTS.get(path) if exchange.request.method.upper() == "POST" else None
+
+
 def _client_set(exchange: Exchange) -> frozenset[str]:
     body = exchange.request.body
     return frozenset(key for key in SERVER_DEFAULTS if isinstance(body, dict) and key in body)
@@ -917,7 +1056,8 @@ def _exchange(
         schema=route_schema(expected.request.method, path, status),
         relax=relax,
         graph_map=graph_map,
-        free_text=ERROR_FREE_TEXT if status >= 400 else frozenset(),
+        free_text=_free_text(path, status),
+        unordered=_unordered(expected, path),
         client_set=_client_set(expected),
         dependent=_dependent_pointers(path, relax),
     )

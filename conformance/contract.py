@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from conformance.findings import Severity
 
@@ -77,6 +77,9 @@ class Echoed:
 
     server_keys: frozenset[str]
     source: str
+    read: Mapping[str, Key] = field(default_factory=dict)
+    """Keys among the server's that an SDK reads when they are there (optional: their absence
+    is a SHOULD, a divergence under them a MUST)."""
 
 
 Schema = Content | Shape | ListOf | MapOf | TupleOf | Echoed
@@ -126,6 +129,30 @@ unknown>`` / ``dict[str, Any]``). LangGraph's own run metadata (``langgraph_node
 ``langgraph_step``, ``checkpoint_ns``...) is not among them: the library writes it, on any
 server, and ``useStream`` hands it to the UI."""
 _MESSAGES_JS = JS + "types.messages.d.ts"
+
+CHECKPOINT_WRITTEN_KEYS: frozenset[str] = SERVER_WRITTEN_KEYS | frozenset(
+    {
+        "source",
+        "step",
+        "parents",
+        "writes",
+        "run_id",
+        "thread_id",
+        "checkpoint_ns",
+        "lc_agent_name",
+        "ls_integration",
+        "base_url",
+        "model_name",
+        "custom_api_key",
+    }
+)
+"""Keys of a checkpoint's metadata that the server writes (fixtures/*.json, every state and
+history entry): langgraph's own ``source``, ``step``, ``parents`` (``writes`` in older
+versions), the run's ids, and the primitive values of the run's ``configurable`` that
+langgraph's config handling copies into metadata (``thread_id``; the suite's model settings
+``base_url``, ``model_name``, ``custom_api_key``). ``ThreadState.metadata`` is ``Json`` in
+py:langgraph_sdk/schema.py and ``Metadata`` (an open object) in js:dist/schema.d.ts; of these
+keys only ``step`` is read (``CHECKPOINT_METADATA``)."""
 
 CONFIG = _shape(
     "Config",
@@ -231,6 +258,21 @@ METADATA = Echoed(
 """``Metadata`` in both SDKs is an open JSON object: what the client stored, echoed, plus what
 the server writes."""
 
+CHECKPOINT_METADATA = Echoed(
+    CHECKPOINT_WRITTEN_KEYS,
+    f"{_SCHEMA_PY} ThreadState.metadata Json; {_SCHEMA_JS} ThreadState.metadata; fixtures/*.json",
+    read={
+        "step": Key(
+            CONTENT,
+            JS + "stream/controller.js (state.metadata?.step seeds the projection, "
+            "only when it is a number)",
+            required=False,
+        )
+    },
+)
+"""A checkpoint's metadata (thread state, history entries, checkpoint and debug payloads): the
+server's writing (``CHECKPOINT_WRITTEN_KEYS``) plus the run metadata the client sent."""
+
 ASSISTANT = _shape(
     "Assistant",
     f"{_SCHEMA_PY} AssistantBase, Assistant; {_SCHEMA_JS} AssistantBase, Assistant",
@@ -280,7 +322,7 @@ THREAD_STATE = _shape(
     values=STATE_VALUES,
     next=CONTENT,
     checkpoint=CHECKPOINT,
-    metadata=METADATA,
+    metadata=CHECKPOINT_METADATA,
     created_at=CONTENT,
     parent_checkpoint=CHECKPOINT,
     tasks=ListOf(THREAD_TASK),
@@ -369,11 +411,11 @@ _CHECKPOINT_TASK = _shape(
 CHECKPOINT_PAYLOAD = _shape(
     "CheckpointPayload",
     f"{_SCHEMA_PY} CheckpointPayload",
-    config=CONTENT,
-    metadata=METADATA,
+    config=CONFIG,
+    metadata=CHECKPOINT_METADATA,
     values=STATE_VALUES,
     next=CONTENT,
-    parent_config=CONTENT,
+    parent_config=CONFIG,
     tasks=ListOf(_CHECKPOINT_TASK),
 )
 TASK_PAYLOAD = Shape(
@@ -474,7 +516,10 @@ EVENTS: Mapping[str, Schema] = {
     "messages/metadata": MapOf(
         Shape("MessageMetadata", {"metadata": Key(METADATA, f"{_SCHEMA_JS} (useStream)")}, True)
     ),
-    "messages": TupleOf((MESSAGE, CONTENT)),
+    # the second item is the run metadata langgraph attaches to a message chunk: langgraph's
+    # own keys (langgraph_node, langgraph_checkpoint_ns... read by js:dist/ui/manager.js) are
+    # content; the keys the API server adds (``SERVER_WRITTEN_KEYS``) no SDK reads
+    "messages": TupleOf((MESSAGE, METADATA)),
     "custom": CONTENT,
     "checkpoints": CHECKPOINT_PAYLOAD,
     "tasks": TASK_PAYLOAD,
@@ -563,6 +608,9 @@ def _child(schema: Schema, segment: str) -> tuple[Schema, Key | None] | None:
     if isinstance(schema, Content):
         return CONTENT, None
     if isinstance(schema, Echoed):
+        read = schema.read.get(segment)
+        if read is not None:
+            return read.schema, read
         return None if segment in schema.server_keys else (CONTENT, None)
     if isinstance(schema, Shape):
         key = schema.keys.get(segment)
@@ -608,7 +656,9 @@ def missing_key_severity(schema: Schema, parent_pointer: str, key: str) -> Sever
     if current is None:
         return Severity.SHOULD
     if isinstance(current, Echoed):
-        return Severity.SHOULD if key in current.server_keys else Severity.MUST
+        return (
+            Severity.SHOULD if key in current.server_keys or key in current.read else Severity.MUST
+        )
     if isinstance(current, Shape):
         declared = current.keys.get(key)
         if declared is None:
@@ -639,6 +689,8 @@ def sources() -> Sequence[str]:
                 walk(item)
         elif isinstance(schema, Echoed):
             found.append(schema.source)
+            for key in schema.read.values():
+                found.append(key.source)
 
     for route in ROUTES:
         walk(route.schema)

@@ -56,7 +56,8 @@ class ScenarioResult:
     ignored: tuple[tuple[str, Finding], ...] = ()
     """Findings an ignore pattern covered, with the pattern: listed, never counted."""
     not_tested: str = ""
-    """Why the scenario was not run; set only for ``ScenarioStatus.NOT_TESTED``."""
+    """Why the scenario was not run, or could not be judged (a mapped graph that lacks the
+    recorded behaviour); NOT TESTED unless what could be judged failed."""
     also_exercised: frozenset[str] = frozenset()
     """Capabilities the rules exercised besides the scenario's own (``sse_framing`` whenever
     the scenario read a stream)."""
@@ -73,9 +74,11 @@ class ScenarioResult:
     def status(self) -> ScenarioStatus:
         if self.error:
             return ScenarioStatus.ERROR
-        if self.not_tested:
-            return ScenarioStatus.NOT_TESTED
-        return ScenarioStatus.FAIL if self.failures else ScenarioStatus.PASS
+        if self.failures:
+            # a scenario NOT TESTED for part of what it exercises (a mapped graph without the
+            # recorded behaviour) still fails on what could be judged
+            return ScenarioStatus.FAIL
+        return ScenarioStatus.NOT_TESTED if self.not_tested else ScenarioStatus.PASS
 
 
 @dataclass(frozen=True, slots=True)

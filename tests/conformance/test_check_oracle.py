@@ -86,6 +86,32 @@ async def test_langgraph_dev_passes_mapped_onto_another_of_its_graphs(
     assert check.GRAPH_MAP_RELAXATION in result.run.notes
 
 
+async def test_langgraph_dev_mapped_onto_a_graph_without_their_behaviour_is_not_tested_there(
+    langgraph_dev_url: str, fake_llm_url: str
+) -> None:
+    # every graph onto the tools agent, as a server that serves only its own `agent` is
+    # checked (docs/reports: fractal-agents-runtime): the agent never writes custom events
+    # nor interrupts, so the scenarios exercising those cannot be judged; nothing fails
+    graphs = json.loads(check.DEFAULT_CONFIG.read_text(encoding="utf-8"))["graphs"]
+    graph_map = {graph: "agent" for graph in graphs if graph != "agent"}
+    result = await _check(langgraph_dev_url, fake_llm_url, graph_map=graph_map)
+    assert not result.fatal_error, result.fatal_error
+    assert _problems(result) == []
+    assert result.exit_code == 0
+    assert not [f for s in result.scenarios for f in s.failures]
+    not_tested = {s.name: s.not_tested for s in result.scenarios if s.not_tested}
+    assert set(not_tested) == {
+        "stream_custom_events",
+        "stream_custom_events_with_values",
+        "interrupt_resume",
+    }
+    assert "`custom` events" in not_tested["stream_custom_events"]
+    assert "an interrupt" in not_tested["interrupt_resume"]
+    capabilities = {c.name: c.status for c in result.capabilities}
+    assert capabilities["interrupts"] is CapabilityStatus.NOT_TESTED
+    assert result.level != "extended"
+
+
 async def test_langgraph_dev_serving_some_graphs_leaves_the_others_not_tested(
     partial_langgraph_dev_url: str, fake_llm_url: str
 ) -> None:

@@ -619,3 +619,179 @@ def test_relaxed_modes_still_compare_statuses_lifecycle_and_error_shapes(mode: R
     silent = _sse(("metadata", {"run_id": RUN_B}), ("values", {"messages": []}))
     findings = _compare([_exchange("s", failed)], [_exchange("s", silent)], relax=relax)
     assert any("no 'error' event" in f.message and f.is_failure for f in findings)
+
+
+# --- relaxations that third-party servers showed were needed, each with its breakage caught ---
+
+
+def _item(key: str, city: str) -> dict[str, Any]:
+    return {"namespace": ["conformance", THREAD_A], "key": key, "value": {"city": city}}
+
+
+def test_store_search_items_are_paired_by_key_not_by_position() -> None:
+    path = "/store/items/search"
+    recorded = {"items": [_item("weather", "Paris"), _item("other", "Lyon")]}
+    reversed_order = {"items": [_item("other", "Lyon"), _item("weather", "Paris")]}
+    findings = _compare([_json("s", recorded, path=path)], [_json("s", reversed_order, path=path)])
+    assert [(f.rule, f.pointer, f.severity) for f in findings] == [
+        ("replay.value", "/items", Severity.SHOULD)
+    ]
+    # a wrong value, a lost item, another key: still MUST findings
+    wrong = {"items": [_item("other", "Lyon"), _item("weather", "Nice")]}
+    findings = _compare([_json("s", recorded, path=path)], [_json("s", wrong, path=path)])
+    assert ("/items/1/value/city", Severity.MUST) in [(f.pointer, f.severity) for f in findings]
+    lost = {"items": [_item("weather", "Paris")]}
+    findings = _compare([_json("s", recorded, path=path)], [_json("s", lost, path=path)])
+    assert [(f.pointer, f.severity) for f in findings] == [("/items", Severity.MUST)]
+    renamed = {"items": [_item("weather", "Paris"), _item("another", "Lyon")]}
+    findings = _compare([_json("s", recorded, path=path)], [_json("s", renamed, path=path)])
+    assert ("/items/1/key", Severity.MUST) in [(f.pointer, f.severity) for f in findings]
+
+
+def test_store_search_with_a_query_keeps_its_order() -> None:
+    path = "/store/items/search"
+    recorded = {"items": [_item("weather", "Paris"), _item("other", "Lyon")]}
+    reversed_order = {"items": [_item("other", "Lyon"), _item("weather", "Paris")]}
+    expected = _json("s", recorded, path=path)
+    expected = dataclasses.replace(
+        expected, request=dataclasses.replace(expected.request, body={"query": "sunny"})
+    )
+    findings = _compare([expected], [_json("s", reversed_order, path=path)])
+    assert {(f.pointer, f.severity) for f in findings} >= {("/items/0/key", Severity.MUST)}
+
+
+def test_a_run_error_text_is_the_servers_but_its_shape_is_compared() -> None:
+    recorded = _sse(
+        ("metadata", {"run_id": RUN_A}),
+        ("error", {"error": "OpenAIAPIError", "message": "An internal error occurred"}),
+    )
+    worded = _sse(
+        ("metadata", {"run_id": RUN_A}),
+        ("error", {"error": "Error", "message": "Error code: 500 - fault"}),
+    )
+    assert _compare([_exchange("s", recorded)], [_exchange("s", worded)]) == []
+    no_message = _sse(("metadata", {"run_id": RUN_A}), ("error", {"error": "Error"}))
+    findings = _compare([_exchange("s", recorded)], [_exchange("s", no_message)])
+    assert [(f.pointer, f.severity) for f in findings] == [("/message", Severity.MUST)]
+    no_error = _sse(("metadata", {"run_id": RUN_A}), ("values", {"messages": []}))
+    findings = _compare([_exchange("s", recorded)], [_exchange("s", no_error)])
+    assert findings and findings[0].rule == "replay.event-order"
+    # the output of a failed run: the same two texts
+    path = "/threads/t/runs/wait"
+    output = {"__error__": {"error": "OpenAIAPIError", "message": "An internal error occurred"}}
+    theirs = {"__error__": {"error": "Error", "message": "provider said no"}}
+    assert _compare([_json("w", output, path=path)], [_json("w", theirs, path=path)]) == []
+    findings = _compare([_json("w", output, path=path)], [_json("w", {"messages": []}, path=path)])
+    assert ("/__error__", Severity.MUST) in [(f.pointer, f.severity) for f in findings]
+
+
+def test_a_default_description_may_be_null_or_a_string() -> None:
+    recorded = {"assistant_id": RUN_A, "name": "weather_agent", "description": None}
+    path = "/assistants"
+    described = {**recorded, "description": "Assistant for weather_agent"}
+    assert _compare([_json("c", recorded, path=path)], [_json("c", described, path=path)]) == []
+    number = {**recorded, "description": 3}
+    findings = _compare([_json("c", recorded, path=path)], [_json("c", number, path=path)])
+    assert [(f.pointer, f.severity) for f in findings] == [("/description", Severity.MUST)]
+    chosen = _json("c", recorded, path=path)
+    chosen = dataclasses.replace(
+        chosen, request=dataclasses.replace(chosen.request, body={"description": None})
+    )
+    findings = _compare([chosen], [_json("c", described, path=path)])
+    assert [f.pointer for f in findings] == ["/description"]
+
+
+def test_a_message_id_before_langgraph_dev_names_one_is_a_should_and_null_stays_a_must() -> None:
+    tool = {"type": "tool", "content": "sunny", "tool_call_id": "call_1", "id": None}
+    recorded = _sse(("metadata", {"run_id": RUN_A}), ("updates", {"tools": {"messages": [tool]}}))
+    named = {**tool, "id": "1f0b6c3e-6666-7000-8000-00000000ffff"}
+    early = _sse(("metadata", {"run_id": RUN_A}), ("updates", {"tools": {"messages": [named]}}))
+    findings = _compare([_exchange("s", recorded)], [_exchange("s", early)])
+    assert [(f.pointer, f.severity) for f in findings] == [
+        ("/tools/messages/0/id", Severity.SHOULD)
+    ]
+    # the other way round (an id langgraph dev sends, null from the target) is a MUST
+    findings = _compare([_exchange("s", early)], [_exchange("s", recorded)])
+    assert [(f.pointer, f.severity) for f in findings] == [("/tools/messages/0/id", Severity.MUST)]
+
+
+def test_a_stateless_run_location_with_a_thread_in_front_is_a_should() -> None:
+    def answer(location: str) -> Exchange:
+        return _exchange(
+            "s",
+            _stream(RUN_A),
+            headers=[*SSE, ("location", location)],
+            path="/runs/stream",
+        )
+
+    recorded = answer(f"/runs/{RUN_A}/stream")
+    threaded = answer(f"/threads/{THREAD_A}/runs/{RUN_A}/stream")
+    findings = _compare([recorded], [threaded])
+    assert [(f.rule, f.severity) for f in findings] == [("replay.header", Severity.SHOULD)]
+    assert "names a thread" in findings[0].message
+    # another run's id than the stream's own (bound by the header, read first: the body's
+    # run id then differs), or another path after the thread: MUST
+    other_run = answer(f"/threads/{THREAD_A}/runs/{RUN_B}/stream")
+    findings = _compare([recorded], [other_run])
+    assert Severity.MUST in [f.severity for f in findings]
+    other_path = answer(f"/threads/{THREAD_A}/runs/{RUN_A}")
+    findings = _compare([recorded], [other_path])
+    assert [(f.rule, f.severity) for f in findings] == [("replay.header", Severity.MUST)]
+
+
+def test_server_written_keys_of_checkpoints_and_message_metadata_are_shoulds() -> None:
+    config = {"configurable": {"thread_id": THREAD_A, "checkpoint_id": RUN_B, "user_id": ""}}
+    checkpoint = {"config": config, "metadata": {"source": "loop", "step": 1}, "values": {}}
+    theirs = {
+        "config": {"configurable": {"thread_id": THREAD_A, "checkpoint_id": RUN_B}},
+        "metadata": {"step": 1},
+        "values": {},
+    }
+    recorded = _sse(("metadata", {"run_id": RUN_A}), ("checkpoints", checkpoint))
+    target = _sse(("metadata", {"run_id": RUN_A}), ("checkpoints", theirs))
+    findings = _compare([_exchange("s", recorded)], [_exchange("s", target)])
+    assert {(f.pointer, f.severity) for f in findings} == {
+        ("/config/configurable/user_id", Severity.SHOULD),
+        ("/metadata/source", Severity.SHOULD),
+    }
+    # what a client reads stays a MUST: the checkpoint id in the config, the step's value
+    wrong = {
+        "config": {"configurable": {"thread_id": THREAD_A}},
+        "metadata": {"source": "loop", "step": 2},
+        "values": {},
+    }
+    target = _sse(("metadata", {"run_id": RUN_A}), ("checkpoints", wrong))
+    findings = _compare([_exchange("s", recorded)], [_exchange("s", target)])
+    assert {
+        ("/config/configurable/checkpoint_id", Severity.MUST),
+        ("/metadata/step", Severity.MUST),
+    } <= {(f.pointer, f.severity) for f in findings}
+    # the run metadata of a message chunk: the API server's keys are SHOULDs, langgraph's MUST
+    chunk = {"type": "AIMessageChunk", "content": "hi", "id": AI_ID}
+    meta = {"langgraph_node": "agent", "assistant_id": RUN_B, "graph_id": "agent"}
+    recorded = _sse(("metadata", {"run_id": RUN_A}), ("messages", [chunk, meta]))
+    target = _sse(("metadata", {"run_id": RUN_A}), ("messages", [chunk, {}]))
+    findings = _compare([_exchange("s", recorded)], [_exchange("s", target)])
+    assert {(f.pointer, f.severity) for f in findings} == {
+        ("/1/langgraph_node", Severity.MUST),
+        ("/1/assistant_id", Severity.SHOULD),
+        ("/1/graph_id", Severity.SHOULD),
+    }
+
+
+def test_store_items_whose_namespace_differs_are_still_paired_by_key() -> None:
+    path = "/store/items/search"
+    recorded = {"items": [_item("weather", "Paris"), _item("other", "Lyon")]}
+    mangled = [
+        {**item, "namespace": ["conformance", *THREAD_A.split("-")]}
+        for item in (_item("other", "Lyon"), _item("weather", "Paris"))
+    ]
+    findings = _compare(
+        [_json("s", recorded, path=path)], [_json("s", {"items": mangled}, path=path)]
+    )
+    # the namespace is named (twice, MUST); the order alone is a SHOULD, no value differs
+    assert [(f.rule, f.pointer, f.severity) for f in findings] == [
+        ("replay.value", "/items", Severity.SHOULD),
+        ("replay.shape", "/items/1/namespace", Severity.MUST),
+        ("replay.shape", "/items/0/namespace", Severity.MUST),
+    ]

@@ -210,6 +210,66 @@ RULE_LEGAL_VARIATIONS = ("no_charset", "dashless_ids", "extra_keys")
 charset and keys langgraph dev does not send are warnings at most; ids are opaque)."""
 
 
+@dataclass(frozen=True, slots=True)
+class RelaxationProof:
+    accepted: str
+    """What the comparison accepts as the server's choice (a third-party server showed it)."""
+    still_caught: str
+    """The breakage of the same kind that still fails."""
+    test: str
+    """``module::test`` (under tests/conformance/) that shows both."""
+
+
+RELAXATION_PROOFS: dict[str, RelaxationProof] = {
+    "mapped graph without the recorded behaviour": RelaxationProof(
+        "under --graph, a scenario whose recording shows custom events or an interrupt that "
+        "the mapped graph never produces is NOT TESTED (blocks its level), its comparison "
+        "findings listed, not counted",
+        "unmapped, the same missing custom events FAIL; a broken stream still fails the "
+        "mapped scenario",
+        "test_mapped_behaviour.py::test_a_target_without_custom_events_fails_unmapped, "
+        "test_a_broken_stream_still_fails_a_mapped_graph_without_the_behaviour",
+    ),
+    "store search order": RelaxationProof(
+        "a search without a query lists the same items in another order (SHOULD)",
+        "a lost item, another key, another value (MUST); with a query the order counts",
+        "test_compare.py::test_store_search_items_are_paired_by_key_not_by_position, "
+        "test_store_search_with_a_query_keeps_its_order, "
+        "test_store_items_whose_namespace_differs_are_still_paired_by_key",
+    ),
+    "run error texts": RelaxationProof(
+        "another exception class name or message in an error event or a failed run's output",
+        "no message, no error event, no __error__ (MUST)",
+        "test_compare.py::test_a_run_error_text_is_the_servers_but_its_shape_is_compared",
+    ),
+    "default description": RelaxationProof(
+        "a server-made assistant's description null or a string",
+        "a description of another type, or one the client set (MUST)",
+        "test_compare.py::test_a_default_description_may_be_null_or_a_string",
+    ),
+    "early message id": RelaxationProof(
+        "a message id where langgraph dev sends null (a tool message in updates; SHOULD)",
+        "null where langgraph dev sends an id (MUST)",
+        "test_compare.py::test_a_message_id_before_langgraph_dev_names_one_is_a_should_and_null"
+        "_stays_a_must",
+    ),
+    "stateless run location with a thread": RelaxationProof(
+        "Location /threads/{thread}/runs/{run}/stream where langgraph dev sends "
+        "/runs/{run}/stream (SHOULD)",
+        "another run, another path (MUST)",
+        "test_compare.py::test_a_stateless_run_location_with_a_thread_in_front_is_a_should",
+    ),
+    "server-written metadata": RelaxationProof(
+        "keys the API server writes into a checkpoint's metadata and config and into a "
+        "message chunk's run metadata, missing or other (SHOULD)",
+        "the checkpoint id, a step of another value, langgraph's own run metadata (MUST)",
+        "test_compare.py::test_server_written_keys_of_checkpoints_and_message_metadata_are_shoulds",
+    ),
+}
+"""The comparison's acceptances of a server's legitimate choices, each with the test that
+shows a breakage of the same kind still fails (docs/rules.md lists them)."""
+
+
 def proofs_of(rule_id: str) -> list[str]:
     """The faults that prove a rule, in table order."""
     return [fault for fault, proof in FAULT_CASES.items() if proof.rule == rule_id]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from conformance.check import INCOMPLETE_RULE
 from conformance.compare import REPLAY_RULES
 from conformance.rules.catalog import ENGINE_ERROR_RULE, RULES
+from tests.conformance.broken_servers.proofs import RELAXATION_PROOFS
 from tests.conformance.broken_servers.rules_doc import DOC_PATH, render
 
 
@@ -30,3 +31,12 @@ def test_reports_link_to_an_anchor_of_every_rule_they_cite() -> None:
     text = render()
     for rule_id in [*RULES, *REPLAY_RULES, INCOMPLETE_RULE, ENGINE_ERROR_RULE]:
         assert f'<a id="{rule_id}"></a>' in text, rule_id
+
+
+def test_every_acceptance_names_tests_that_exist() -> None:
+    root = DOC_PATH.parents[1] / "tests" / "conformance"
+    for name, proof in RELAXATION_PROOFS.items():
+        module, _, tests = proof.test.partition("::")
+        source = (root / module).read_text(encoding="utf-8")
+        for test in tests.split(", "):
+            assert f"def {test}(" in source, (name, test)

@@ -173,8 +173,11 @@ OUTPUT_ERROR_TEXT: frozenset[str] = frozenset({"/__error__/error", "/__error__/m
 
 SERVER_DEFAULTS: frozenset[str] = frozenset({"name", "description"})
 """Assistant keys whose value the server chooses when the client sends none: compared by
-type only unless the request set them (``description`` may be null or a string: it is
+type only unless the request set them; ``description`` may be null or a string (it is
 ``str | None`` in py:langgraph_sdk/schema.py and optional in js:dist/schema.d.ts)."""
+
+NULLABLE_DEFAULTS: frozenset[str] = frozenset({"description"})
+"""Of ``SERVER_DEFAULTS``, those null or a string alike (``name`` is ``str``: null is a finding)."""
 
 UNORDERED_LISTS: Mapping[str, str] = {"/store/items/search": "/items"}
 """Lists whose order the protocol leaves to the server, by route: a store search without a
@@ -368,10 +371,11 @@ def _diff(expected: Any, actual: Any, pointer: str, walk: _Walk) -> Iterator[Div
     if _kind(expected) != _kind(actual):
         if _dependent(pointer, walk) and not _protocol_object(walk.schema, pointer, actual):
             return
-        if _server_default(pointer, walk) and {_kind(expected), _kind(actual)} <= {
-            "null",
-            "string",
-        }:
+        if (
+            _last_key(pointer) in NULLABLE_DEFAULTS
+            and _server_default(pointer, walk)
+            and {_kind(expected), _kind(actual)} <= {"null", "string"}
+        ):
             return
         if _early_message_id(expected, actual, pointer, walk):
             yield Divergence(

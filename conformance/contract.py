@@ -136,7 +136,6 @@ CHECKPOINT_WRITTEN_KEYS: frozenset[str] = SERVER_WRITTEN_KEYS | frozenset(
         "step",
         "parents",
         "writes",
-        "run_id",
         "thread_id",
         "checkpoint_ns",
         "lc_agent_name",
@@ -148,11 +147,12 @@ CHECKPOINT_WRITTEN_KEYS: frozenset[str] = SERVER_WRITTEN_KEYS | frozenset(
 )
 """Keys of a checkpoint's metadata that the server writes (fixtures/*.json, every state and
 history entry): langgraph's own ``source``, ``step``, ``parents`` (``writes`` in older
-versions), the run's ids, and the primitive values of the run's ``configurable`` that
+versions), and the primitive values of the run's ``configurable`` that
 langgraph's config handling copies into metadata (``thread_id``; the suite's model settings
 ``base_url``, ``model_name``, ``custom_api_key``). ``ThreadState.metadata`` is ``Json`` in
 py:langgraph_sdk/schema.py and ``Metadata`` (an open object) in js:dist/schema.d.ts; of these
-keys only ``step`` is read (``CHECKPOINT_METADATA``)."""
+keys only ``step`` is read (``CHECKPOINT_METADATA``). Not among them: ``run_id``, which names
+the run that wrote the state (a lifecycle value: a state left by the wrong run is a finding)."""
 
 CONFIG = _shape(
     "Config",

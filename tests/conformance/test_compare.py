@@ -795,3 +795,26 @@ def test_store_items_whose_namespace_differs_are_still_paired_by_key() -> None:
         ("replay.shape", "/items/1/namespace", Severity.MUST),
         ("replay.shape", "/items/0/namespace", Severity.MUST),
     ]
+
+
+def test_a_null_default_name_stays_a_must() -> None:
+    recorded = {"assistant_id": RUN_A, "name": "Untitled", "description": None}
+    path = "/assistants"
+    nameless = {**recorded, "name": None}
+    findings = _compare([_json("c", recorded, path=path)], [_json("c", nameless, path=path)])
+    assert [(f.pointer, f.severity) for f in findings] == [("/name", Severity.MUST)]
+
+
+def test_the_run_that_wrote_a_state_stays_a_must() -> None:
+    path = f"/threads/{THREAD_A}/state"
+    state = {"values": {}, "metadata": {"run_id": RUN_A, "step": 3, "source": "loop"}}
+    other = {"values": {}, "metadata": {"run_id": RUN_B, "step": 3}}
+    # the second run, then the state: langgraph dev's is the second run's, the target's the
+    # first run's
+    run = _json("r", {"run_id": RUN_A}, path=f"/threads/{THREAD_A}/runs")
+    findings = _compare(
+        [run, _json("s", state, path=path, method="GET")],
+        [run, _json("s", other, path=path, method="GET")],
+    )
+    assert ("/metadata/run_id", Severity.MUST) in [(f.pointer, f.severity) for f in findings]
+    assert ("/metadata/source", Severity.SHOULD) in [(f.pointer, f.severity) for f in findings]

@@ -245,7 +245,8 @@ RELAXATION_PROOFS: dict[str, RelaxationProof] = {
     "default description": RelaxationProof(
         "a server-made assistant's description null or a string",
         "a description of another type, or one the client set (MUST)",
-        "test_compare.py::test_a_default_description_may_be_null_or_a_string",
+        "test_compare.py::test_a_default_description_may_be_null_or_a_string, "
+        "test_a_null_default_name_stays_a_must",
     ),
     "early message id": RelaxationProof(
         "a message id where langgraph dev sends null (a tool message in updates; SHOULD)",
@@ -262,8 +263,10 @@ RELAXATION_PROOFS: dict[str, RelaxationProof] = {
     "server-written metadata": RelaxationProof(
         "keys the API server writes into a checkpoint's metadata and config and into a "
         "message chunk's run metadata, missing or other (SHOULD)",
-        "the checkpoint id, a step of another value, langgraph's own run metadata (MUST)",
-        "test_compare.py::test_server_written_keys_of_checkpoints_and_message_metadata_are_shoulds",
+        "the checkpoint id, a step of another value, the run that wrote the state, "
+        "langgraph's own run metadata (MUST)",
+        "test_compare.py::test_server_written_keys_of_checkpoints_and_message_metadata_are"
+        "_shoulds, test_the_run_that_wrote_a_state_stays_a_must",
     ),
 }
 """The comparison's acceptances of a server's legitimate choices, each with the test that

@@ -61,7 +61,7 @@ from conformance.report.terminal import ProgressPrinter, summary
 from conformance.rules.engine import check_transcript, is_stream
 from conformance.run_config_echo import with_model_settings
 from conformance.scenarios import CATALOGUE
-from conformance.scenarios.model import model_configurable
+from conformance.scenarios.model import Stream, model_configurable
 from conformance.target_setup import (
     as_written,
     delete_assistants,
@@ -261,6 +261,7 @@ def judge_transcript(
     graph_map: Mapping[str, str] | None = None,
     compare_values: bool | None = None,
     live_model: bool = False,
+    runs_deleted_in: frozenset[str] = frozenset(),
 ) -> list[Finding]:
     """Rule findings on the target's own streams, then the replay comparison with the
     fixture. Pure: no I/O. ``live_model``: the target's graphs ran on a real model."""
@@ -268,7 +269,11 @@ def judge_transcript(
         relax = frozenset(Relax)
     findings = list(check_transcript(actual, live_model=live_model))
     findings += compare(
-        normalise(fixture), normalise(actual), relax=relax, graph_map=graph_map or {}
+        normalise(fixture),
+        normalise(actual),
+        relax=relax,
+        graph_map=graph_map or {},
+        runs_deleted_in=runs_deleted_in,
     )
     return [
         finding if finding.scenario else dataclasses.replace(finding, scenario=scenario_name)
@@ -430,6 +435,11 @@ async def judge_scenario(
             relax=relaxations(scenario, llm_mode=target.llm_mode, graph_map=target.graph_map),
             graph_map=target.graph_map,
             live_model=target.llm_mode == "live",
+            runs_deleted_in=frozenset(
+                step.name
+                for step in scenario.steps
+                if isinstance(step, Stream) and step.run_deleted_under_it
+            ),
         )
     except Exception as error:  # the judges promise never to raise; if one does, say so
         detail = "".join(traceback.format_exception_only(error)).strip()

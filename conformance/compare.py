@@ -956,13 +956,15 @@ def _weight(found: list[Divergence]) -> tuple[int, int]:
 
 
 def _stream_body(
-    expected: Exchange, actual: Exchange, walk: _Walk, free: bool
+    expected: Exchange, actual: Exchange, walk: _Walk, free: bool, run_deleted: bool = False
 ) -> Iterator[Divergence]:
     mine_events = parse_stream(expected.response.body).events
     theirs_events = parse_stream(actual.response.body).events
     yield from _end_event(theirs_events)
     mine = list(_without_end(mine_events))
     theirs = list(_without_end(theirs_events))
+    if run_deleted:
+        mine, theirs = _without_deletion_error(mine, theirs)
     if expected.response.closed_by == "client" or actual.response.closed_by == "client":
         # A client that hangs up after N events may have read a few more in its last network
         # read: only what both sides surely saw is comparable.
@@ -972,6 +974,27 @@ def _stream_body(
         yield from _free_stream(mine, theirs, walk)
     else:
         yield from _exact_stream(mine, theirs, walk)
+
+
+def _without_deletion_error(
+    mine: list[SSEEvent], theirs: list[SSEEvent]
+) -> tuple[list[SSEEvent], list[SSEEvent]]:
+    """A stream whose run the scenario deletes under it: langgraph dev ends it with an
+    ``error`` event or without, by a race of its own (``Stream.run_deleted_under_it``). A
+    last ``error`` event on one side where the other sends no error at all is left out;
+    an error anywhere else, or on both sides, is compared as usual."""
+
+    def errors(events: list[SSEEvent]) -> int:
+        return sum(1 for event in events if _base(event.event) == "error")
+
+    def trailing_error(events: list[SSEEvent]) -> bool:
+        return bool(events) and _base(events[-1].event) == "error" and errors(events) == 1
+
+    if trailing_error(theirs) and not errors(mine):
+        return mine, theirs[:-1]
+    if trailing_error(mine) and not errors(theirs):
+        return mine[:-1], theirs
+    return mine, theirs
 
 
 def _plain_body(expected: Exchange, actual: Exchange, walk: _Walk) -> Iterator[Divergence]:
@@ -1048,6 +1071,7 @@ def _exchange(
     identities: _Identities,
     relax: frozenset[Relax],
     graph_map: Mapping[str, str],
+    run_deleted: bool = False,
 ) -> Iterator[Divergence]:
     if expected.response.status != actual.response.status:
         yield _status(expected, actual)
@@ -1067,7 +1091,7 @@ def _exchange(
     )
     if _is_stream(expected) and 200 <= status < 300:
         free = bool(relax) and bool(_RUN_STREAM.search(path))
-        yield from _stream_body(expected, actual, walk, free)
+        yield from _stream_body(expected, actual, walk, free, run_deleted)
     else:
         yield from _plain_body(expected, actual, walk)
 
@@ -1120,13 +1144,15 @@ def compare(
     relax: frozenset[Relax] = frozenset(),
     graph_map: Mapping[str, str] | None = None,
     compare_values: bool | None = None,
+    runs_deleted_in: frozenset[str] = frozenset(),
 ) -> list[Finding]:
     """Findings for where ``actual`` (the target, normalised) departs from ``expected`` (the
     fixture, normalised): every divergence, grouped per exchange and rule, capped.
 
     ``relax`` names what may differ (``Relax``); ``graph_map`` (ours -> theirs) makes a
     mapped graph id equal to ours. ``compare_values=False`` is the old spelling of both
-    relaxations. Never raises."""
+    relaxations. ``runs_deleted_in``: the stream steps whose run the scenario deletes under
+    them (``Stream.run_deleted_under_it``). Never raises."""
     if compare_values is False and not relax:
         relax = frozenset(Relax)
     graph_map = dict(graph_map or {})
@@ -1148,7 +1174,16 @@ def compare(
             )
             continue
         try:
-            divergences = _capped(_exchange(exchange, theirs, identities, relax, graph_map))
+            divergences = _capped(
+                _exchange(
+                    exchange,
+                    theirs,
+                    identities,
+                    relax,
+                    graph_map,
+                    exchange.step in runs_deleted_in,
+                )
+            )
         except Exception as error:  # never raise: say the comparison itself failed
             divergences = [
                 Divergence(

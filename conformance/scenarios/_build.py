@@ -73,6 +73,7 @@ def stream_run(
     disconnect_after_events: int | None = None,
     background: bool = False,
     headers: tuple[tuple[str, str], ...] = (("accept", "text/event-stream"),),
+    run_deleted_under_it: bool = False,
 ) -> Stream:
     captures: tuple[Capture, ...] = ()
     if expect_status == 200:
@@ -88,6 +89,7 @@ def stream_run(
         captures=captures,
         disconnect_after_events=disconnect_after_events,
         background=background,
+        run_deleted_under_it=run_deleted_under_it,
     )
 
 

@@ -128,6 +128,12 @@ class Stream:
     captures: tuple[Capture, ...] = ()
     disconnect_after_events: int | None = None
     background: bool = False
+    run_deleted_under_it: bool = False
+    """The scenario deletes the run this stream follows while it streams (a rollback):
+    ``langgraph dev`` then ends the stream with an ``error`` event (``HTTPException``, ``404: Run
+    not found``, as fixtures/thread_deleted_mid_run.json shows) or without one, whichever of
+    the deletion and the stream's last read of the run comes first. Either ending is the
+    ground truth; the comparison accepts both."""
 
 
 @dataclass(frozen=True, slots=True)

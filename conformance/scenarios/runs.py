@@ -220,7 +220,7 @@ def _resumable() -> list[Scenario]:
     ]
 
 
-def _start_slow_streamed_run() -> tuple[Step, ...]:
+def _start_slow_streamed_run(*, rolled_back: bool = False) -> tuple[Step, ...]:
     # Cancel only once the run demonstrably wrote its first checkpoint (the first values event
     # arrived) and reads running: cancelling earlier races langgraph dev's own first write.
     return (
@@ -229,6 +229,7 @@ def _start_slow_streamed_run() -> tuple[Step, ...]:
             "stream",
             run_body("weather_agent", SLOW_GREETING, stream_mode=["values"]),
             background=True,
+            run_deleted_under_it=rolled_back,
         ),
         WaitForEvents("stream", 2),
         poll_run("run_running", ("running",)),
@@ -262,7 +263,7 @@ def _cancellation() -> list[Scenario]:
             capability="cancel",
             model_dependent=True,
             steps=(
-                *_start_slow_streamed_run(),
+                *_start_slow_streamed_run(rolled_back=True),
                 Request(
                     name="cancel",
                     method="POST",
@@ -313,7 +314,7 @@ def _cancellation() -> list[Scenario]:
             capability="cancel",
             model_dependent=True,
             steps=(
-                *_start_slow_streamed_run(),
+                *_start_slow_streamed_run(rolled_back=True),
                 Request(
                     name="cancel",
                     method="POST",

@@ -91,6 +91,7 @@ def fake_judge(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
         relax: Any,
         graph_map: Any,
         live_model: bool = False,
+        runs_deleted_in: Any = frozenset(),
     ) -> list[Finding]:
         table["relax"][name] = relax
         table.setdefault("live_model", {})[name] = live_model

@@ -818,3 +818,29 @@ def test_the_run_that_wrote_a_state_stays_a_must() -> None:
     )
     assert ("/metadata/run_id", Severity.MUST) in [(f.pointer, f.severity) for f in findings]
     assert ("/metadata/source", Severity.SHOULD) in [(f.pointer, f.severity) for f in findings]
+
+
+def test_a_stream_whose_run_is_deleted_may_end_with_an_error_or_not() -> None:
+    values = ("values", {"messages": []})
+    deleted = ("error", {"error": "HTTPException", "message": "404: Run not found"})
+    plain = _sse(("metadata", {"run_id": RUN_A}), values)
+    errored = _sse(("metadata", {"run_id": RUN_A}), values, deleted)
+
+    def judged(expected: bytes, actual: bytes, deleted_in: frozenset[str]) -> list[Finding]:
+        return compare(
+            normalise(Transcript(scenario="s", exchanges=[_exchange("stream", expected)])),
+            normalise(Transcript(scenario="s", exchanges=[_exchange("stream", actual)])),
+            runs_deleted_in=deleted_in,
+        )
+
+    marked = frozenset({"stream"})
+    # langgraph dev's own race (cancel_rollback): either ending, either way round
+    assert judged(plain, errored, marked) == []
+    assert judged(errored, plain, marked) == []
+    # a stream the scenario does not mark: the extra error is a finding
+    assert [f.rule for f in judged(plain, errored, frozenset())] == ["replay.event-order"]
+    # an error followed by more events, or two errors, is not the race
+    early = _sse(("metadata", {"run_id": RUN_A}), deleted, values)
+    assert [f.rule for f in judged(plain, early, marked)] == ["replay.event-order"]
+    twice = _sse(("metadata", {"run_id": RUN_A}), values, deleted, deleted)
+    assert [f.rule for f in judged(plain, twice, marked)] == ["replay.event-order"]

@@ -272,8 +272,7 @@ RELAXATION_PROOFS: dict[str, RelaxationProof] = {
         "the stream of a run the scenario rolls back ends with one last error event, or "
         "without (langgraph dev does either, by a race: fixtures/thread_deleted_mid_run.json "
         "shows its error)",
-        "an error followed by more events, two errors, an error on a stream whose run stays "
-        "(MUST)",
+        "an error followed by more events, two errors, an error on a stream whose run stays (MUST)",
         "test_compare.py::test_a_stream_whose_run_is_deleted_may_end_with_an_error_or_not",
     ),
 }

@@ -4,6 +4,7 @@ Kept out of the package on purpose: a tool for re-running the third-party triage
 (docs/reports/README.md), not part of the suite.
 
     python3 docs/reports/triage.py REPORT.json --target aegra [--verdicts docs/reports/verdicts.json]
+        [--previous OLDER.json]   # also list the true MUST findings OLDER.json had and this lost
 
 A distinct finding is one (severity, rule, JSON pointer with array indexes folded, message with
 ids and durations folded). Each is matched against the verdicts file, a JSON list of entries:
@@ -203,6 +204,37 @@ def render(
     return "\n".join(rows), counts
 
 
+def _true_musts(
+    report: dict[str, Any],
+    verdicts: list[dict[str, Any]],
+    target: str,
+    control: set[tuple[str, str, str, str, str]] | None,
+) -> set[tuple[str, str, str]]:
+    """(rule, pointer, message) of every distinct MUST finding whose verdict is true."""
+    found = set()
+    for distinct in group(report, control):
+        if distinct.severity != "MUST" or distinct.controlled:
+            continue
+        verdict = match(distinct, verdicts, target)
+        if verdict and verdict["verdict"] == "true":
+            found.add((distinct.rule, distinct.pointer, distinct.message))
+    return found
+
+
+def lost_true_musts(
+    previous: dict[str, Any],
+    report: dict[str, Any],
+    verdicts: list[dict[str, Any]],
+    target: str,
+    previous_control: set[tuple[str, str, str, str, str]] | None = None,
+    control: set[tuple[str, str, str, str, str]] | None = None,
+) -> list[tuple[str, str, str]]:
+    """The true MUST findings of ``previous`` that ``report`` no longer has as true MUSTs: what
+    a newer suite would have turned into a pass or a warning."""
+    now = _true_musts(report, verdicts, target, control)
+    return sorted(_true_musts(previous, verdicts, target, previous_control) - now)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("report", type=Path)
@@ -213,6 +245,14 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         help="the JSON report of langgraph dev mapped as the target was: a MUST finding it "
         "shares (same scenario, step, rule, pointer, message) is false",
+    )
+    parser.add_argument(
+        "--previous",
+        type=Path,
+        help="an older report of the same target: list its true MUST findings this one lost",
+    )
+    parser.add_argument(
+        "--previous-control", type=Path, help="the control run of the --previous report"
     )
     arguments = parser.parse_args(argv)
     report = json.loads(arguments.report.read_text())
@@ -230,7 +270,25 @@ def main(argv: list[str] | None = None) -> int:
         f"{counts['true']} true, {counts['false']} false ({counts['false occurrences']} occurrences), "
         f"{counts['follow-on']} follow-on, {counts['untriaged']} untriaged"
     )
-    return 1 if counts["untriaged"] else 0
+    lost: list[tuple[str, str, str]] = []
+    if arguments.previous:
+        previous_control = (
+            control_keys(json.loads(arguments.previous_control.read_text()))
+            if arguments.previous_control
+            else None
+        )
+        lost = lost_true_musts(
+            json.loads(arguments.previous.read_text()),
+            report,
+            verdicts,
+            arguments.target,
+            previous_control,
+            control,
+        )
+        for rule, pointer, message in lost:
+            print(f"LOST: {rule} {pointer} {message}")
+        print(f"LOST: {len(lost)} true MUST finding(s) of {arguments.previous} not true MUST here")
+    return 1 if counts["untriaged"] or lost else 0
 
 
 if __name__ == "__main__":

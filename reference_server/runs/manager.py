@@ -11,6 +11,8 @@ with an ``error`` event saying so. A restart settles the runs the previous proce
 ``pending``/``running`` (it crashed or was killed): each ends ``error``, its stored stream gets a
 closing ``error`` event saying the run died, and its thread reads ``error`` too, as after an
 ordinary failed run; such runs are not re-queued, as their graph may have done half its work.
+With several workers, the live ones also settle a dead worker's runs, within
+``ORPHAN_SWEEP_SECONDS`` of its death.
 A graceful stop (SIGTERM) cancels the runs in progress: they end ``interrupted`` and their
 streams end cleanly.
 
@@ -74,6 +76,9 @@ RUN_DIED_MESSAGE = (
 STORAGE_ERROR = "StorageError"
 STORAGE_ERROR_MESSAGE = "the run's events could not be stored ({reason}), so the run was stopped"
 SHUTDOWN_GRACE_SECONDS = 10.0
+ORPHAN_SWEEP_SECONDS = 2.0
+"""How often live workers look for runs of a dead worker (its death shows at once: its
+Postgres connection drops)."""
 """How long a graceful stop waits for cancelled runs to record their end."""
 CANCEL_REASON_ROLLBACK = "rollback requested via POST /threads/{thread_id}/runs/{run_id}/cancel"
 CANCEL_REASON_THREAD_DELETED = "the run's thread was deleted"
@@ -139,20 +144,27 @@ class RunManager:
         self._handles: dict[str, RunHandle] = {}
         self._thread_locks: dict[str, asyncio.Lock] = {}
         self._thread_runs: dict[str, list[RunHandle]] = {}
-        self._new_run_subscribers: dict[str, set[asyncio.Queue[RunHandle]]] = {}
+        self._new_run_subscribers: dict[str, set[asyncio.Queue[RunHandle | str]]] = {}
         self._stopping = False
+        self._sweeping: asyncio.Task[None] | None = None
 
     # lifecycle --------------------------------------------------------------------------
     async def start(self) -> None:
         self._slots = asyncio.Semaphore(self._settings.max_concurrent_runs)
-        await self._workers.start(self._cancel_requested_elsewhere)
+        await self._workers.start(self._cancel_requested_elsewhere, self._created_elsewhere)
         await self._settle_interrupted_runs()
+        if self._workers.shared:
+            self._sweeping = asyncio.create_task(self._sweep_orphans(), name="orphan sweep")
 
     async def stop(self, grace_seconds: float = SHUTDOWN_GRACE_SECONDS) -> None:
         """Cancels every run in progress and waits (up to ``grace_seconds``) for each to
         record its end and close its stream. A run that does not make it in time is settled
         by the next start."""
         self._stopping = True
+        if self._sweeping is not None:
+            self._sweeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeping
         tasks = []
         for handle in list(self._handles.values()):
             if handle.task is None or handle.finished.is_set():
@@ -167,8 +179,21 @@ class RunManager:
                 _LOGGER.warning("%d runs did not stop within %.0f s", len(late), grace_seconds)
         await self._workers.stop()
 
+    async def _sweep_orphans(self) -> None:
+        while True:
+            await asyncio.sleep(ORPHAN_SWEEP_SECONDS)
+            try:
+                await self._settle_interrupted_runs()
+            except Exception:
+                _LOGGER.exception("could not settle the runs of dead workers")
+
     async def _settle_interrupted_runs(self) -> None:
-        """Runs a previous process left pending or running can never finish: each ends
+        async with self._workers.settling() as mine:
+            if mine:
+                await self._settle_orphans()
+
+    async def _settle_orphans(self) -> None:
+        """Runs a dead process left pending or running can never finish: each ends
         ``error``, its stored stream with an ``error`` event saying it died, its thread
         ``error`` (as after any failed run), so rejoining clients and the thread agree."""
         for run in await self._workers.orphaned_runs(ACTIVE_STATUSES):
@@ -213,14 +238,19 @@ class RunManager:
     def active_runs(self, thread_id: str) -> list[RunHandle]:
         return list(self._thread_runs.get(thread_id, []))
 
-    def subscribe_new_runs(self, thread_id: str) -> asyncio.Queue[RunHandle]:
+    def subscribe_new_runs(self, thread_id: str) -> asyncio.Queue[RunHandle | str]:
         """A queue that receives every run created on ``thread_id`` from now on, until
-        ``unsubscribe_new_runs``."""
-        queue: asyncio.Queue[RunHandle] = asyncio.Queue()
+        ``unsubscribe_new_runs``: the handle of a run of this process, the id of another
+        worker's."""
+        queue: asyncio.Queue[RunHandle | str] = asyncio.Queue()
         self._new_run_subscribers.setdefault(thread_id, set()).add(queue)
         return queue
 
-    def unsubscribe_new_runs(self, thread_id: str, queue: asyncio.Queue[RunHandle]) -> None:
+    def _created_elsewhere(self, run_id: str, thread_id: str) -> None:
+        for queue in self._new_run_subscribers.get(thread_id, ()):
+            queue.put_nowait(run_id)
+
+    def unsubscribe_new_runs(self, thread_id: str, queue: asyncio.Queue[RunHandle | str]) -> None:
         subscribers = self._new_run_subscribers.get(thread_id)
         if subscribers is not None:
             subscribers.discard(queue)

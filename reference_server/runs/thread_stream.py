@@ -10,6 +10,10 @@ stream never ends by itself: the client leaves.
 Event ids are unique within a run, not across runs (two runs may share a millisecond), so a
 ``Last-Event-ID`` is first looked up in the runs' own sequences, oldest run first, and only an
 id found nowhere is compared as text.
+
+With several workers, the runs other workers execute are followed from storage
+(``Workers.follow_events``): those going on at connection, and those created later (the other
+workers announce them).
 """
 
 from __future__ import annotations
@@ -47,14 +51,18 @@ class ThreadEventFeed:
         self._manager = manager
         self._thread_id = thread_id
         self._after_id = after_id
-        self._new_runs: asyncio.Queue[RunHandle] = manager.subscribe_new_runs(thread_id)
+        self._new_runs: asyncio.Queue[RunHandle | str] = manager.subscribe_new_runs(thread_id)
         self._active = [(handle, handle.log.position) for handle in manager.active_runs(thread_id)]
 
     async def events(self) -> AsyncIterator[StoredEvent]:
         try:
             found_in_replay = False
+            local = [handle.run_id for handle, _ in self._active]
+            elsewhere = list(
+                await self._manager.workers.active_runs_elsewhere(self._thread_id, local)
+            )
             if self._after_id is not None:
-                replay, found_in_replay = await self._replay()
+                replay, found_in_replay = await self._replay({*local, *elsewhere})
                 for event in replay:
                     yield event
             seen: set[str] = set()
@@ -74,12 +82,24 @@ class ThreadEventFeed:
                     start, after = position, None  # nothing kept: from connection on
                 async for event in self._follow(handle, start, after):
                     yield event
-            while True:
-                handle = await self._new_runs.get()
-                if handle.run_id in seen:
+            for run_id in elsewhere:
+                if run_id in seen:
                     continue
-                seen.add(handle.run_id)
-                async for event in self._follow(handle, 0, None):
+                seen.add(run_id)
+                async for event in self._follow_elsewhere(run_id, found_in_replay):
+                    yield event
+            while True:
+                created = await self._new_runs.get()
+                if isinstance(created, str):
+                    if created not in seen:
+                        seen.add(created)
+                        async for event in self._follow_from_storage(created, "-1", None):
+                            yield event
+                    continue
+                if created.run_id in seen:
+                    continue
+                seen.add(created.run_id)
+                async for event in self._follow(created, 0, None):
                     yield event
         finally:
             self._manager.unsubscribe_new_runs(self._thread_id, self._new_runs)
@@ -95,11 +115,41 @@ class ThreadEventFeed:
         if after_id is None or done.id > after_id:
             yield done
 
-    async def _replay(self) -> tuple[list[StoredEvent], bool]:
+    async def _follow_elsewhere(
+        self, run_id: str, found_in_replay: bool
+    ) -> AsyncIterator[StoredEvent]:
+        """A run another worker executes, joined as ``events`` joins a local one."""
+        run = await self._manager.storage.get_run(run_id, None)
+        resumable = bool(((run or {}).get("kwargs") or {}).get("resumable"))
+        if self._after_id is not None and resumable and not found_in_replay:
+            start, after = self._after_id, self._after_id
+        elif self._after_id is not None and resumable:
+            start, after = "-1", None
+        else:
+            start, after = None, None
+        async for event in self._follow_from_storage(run_id, start, after):
+            yield event
+
+    async def _follow_from_storage(
+        self, run_id: str, start: str | None, after_id: str | None
+    ) -> AsyncIterator[StoredEvent]:
+        """The stored events of a run another worker executes after ``start`` (as
+        ``follow_events``), then its ``run_done`` unless that is not after ``after_id``."""
+        last_id: str | None = None
+        async for event in self._manager.workers.follow_events(run_id, start):
+            last_id = event.id
+            yield event
+        if last_id is None:
+            stored = await self._manager.storage.list_events(run_id)
+            last_id = stored[-1].id if stored else None
+        done = run_done_event(run_id, last_id)
+        if after_id is None or done.id > after_id:
+            yield done
+
+    async def _replay(self, active: set[str]) -> tuple[list[StoredEvent], bool]:
         """The kept events of the thread's finished runs after ``Last-Event-ID``, and whether
         the id was found among them."""
         assert self._after_id is not None
-        active = {handle.run_id for handle, _ in self._active}
         sequence: list[StoredEvent] = []
         storage = self._manager.storage
         for run_id in await self._finished_run_ids(active):

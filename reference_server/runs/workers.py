@@ -19,6 +19,8 @@ from reference_server.storage.base import Record, Storage, StoredEvent
 CancelAction = Literal["interrupt", "rollback"]
 CancelListener = Callable[[str, CancelAction, str], None]
 """Called with ``(run_id, action, reason)`` when any worker asks for a run to be cancelled."""
+RunCreatedListener = Callable[[str, str], None]
+"""Called with ``(run_id, thread_id)`` when another worker creates a run."""
 
 
 class Workers(Protocol):
@@ -26,7 +28,7 @@ class Workers(Protocol):
     def shared(self) -> bool:
         """Whether other processes execute runs on the same storage."""
 
-    async def start(self, on_cancel: CancelListener) -> None: ...
+    async def start(self, on_cancel: CancelListener, on_created: RunCreatedListener) -> None: ...
     async def stop(self) -> None: ...
 
     def thread_guard(self, thread_id: str) -> AbstractAsyncContextManager[None]:
@@ -52,6 +54,10 @@ class Workers(Protocol):
     async def orphaned_runs(self, statuses: Sequence[str]) -> list[Record]:
         """Runs in one of the statuses that no live worker executes (a dead process's)."""
 
+    def settling(self) -> AbstractAsyncContextManager[bool]:
+        """Held while orphaned runs are settled; True for the one worker that may do it now,
+        so no run is settled twice."""
+
     async def request_cancel(self, run_id: str, action: CancelAction, reason: str) -> None: ...
     async def wait_until_released(self, run_id: str) -> None: ...
     def follow_events(self, run_id: str, after_id: str | None) -> AsyncIterator[StoredEvent]:
@@ -69,7 +75,7 @@ class SingleProcess:
     def shared(self) -> bool:
         return False
 
-    async def start(self, on_cancel: CancelListener) -> None:
+    async def start(self, on_cancel: CancelListener, on_created: RunCreatedListener) -> None:
         return None
 
     async def stop(self) -> None:
@@ -98,6 +104,9 @@ class SingleProcess:
         # previous process's.
         return await self._storage.list_runs_with_status(statuses)
 
+    def settling(self) -> AbstractAsyncContextManager[bool]:
+        return _always_mine()
+
     async def request_cancel(self, run_id: str, action: CancelAction, reason: str) -> None:
         raise RuntimeError("a single process has no other worker to cancel a run in")
 
@@ -123,3 +132,8 @@ def workers_for(storage: Storage) -> Workers:
 @asynccontextmanager
 async def _nothing_held() -> AsyncIterator[None]:
     yield
+
+
+@asynccontextmanager
+async def _always_mine() -> AsyncIterator[bool]:
+    yield True

@@ -3,10 +3,12 @@
 - **Who executes what.** Each worker holds a session advisory lock on a random key of its own
   (``_WORKER_LOCKS``, key) for its lifetime, on its listening connection; ``rs_run_workers``
   names the worker of each unfinished run. A worker is alive while Postgres shows its lock
-  granted, so a killed worker's runs are known orphaned the moment its connection drops.
+  granted, so a killed worker's runs are known orphaned the moment its connection drops. The
+  live workers settle such runs (``settling``: one worker at a time) every few seconds.
 - **Live fan-out.** ``LISTEN``/``NOTIFY``: appending events notifies ``EVENTS_CHANNEL`` in the
   same transaction (``postgres.py``); ending a run notifies ``_ENDED_CHANNEL``; a cancel request
-  goes to every worker on ``_CANCEL_CHANNEL``. A follower reads the stored events after the
+  goes to every worker on ``_CANCEL_CHANNEL``; a new run is announced on ``_CREATED_CHANNEL``
+  (thread streams on the other workers follow it). A follower reads the stored events after the
   last one it sent whenever it is notified. Notifications only wake readers: the rows are the
   truth, and a reader also looks again every ``_RECHECK_SECONDS`` in case one was missed.
 - **Multitask.** Creating a run holds a transaction-scoped advisory lock on its thread
@@ -31,7 +33,7 @@ from psycopg import AsyncConnection
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool
 
-from reference_server.runs.workers import CancelAction, CancelListener
+from reference_server.runs.workers import CancelAction, CancelListener, RunCreatedListener
 from reference_server.storage.base import Record, StoredEvent
 from reference_server.storage.postgres import EVENTS_CHANNEL, PostgresStorage
 
@@ -41,6 +43,8 @@ _THREAD_LOCKS = 0x7273_0001
 _WORKER_LOCKS = 0x7273_0002
 _CANCEL_CHANNEL = "rs_run_cancel"
 _ENDED_CHANNEL = "rs_run_ended"
+_CREATED_CHANNEL = "rs_run_created"
+_SETTLING_LOCK = 0x7273_0003
 _RECHECK_SECONDS = 1.0
 _GUARD_FIRST_WAIT_SECONDS = 0.002
 _GUARD_LONGEST_WAIT_SECONDS = 0.05
@@ -63,6 +67,7 @@ class PostgresWorkers:
         self._listening: asyncio.Task[None] | None = None
         self._signals: dict[str, asyncio.Event] = {}
         self._on_cancel: CancelListener | None = None
+        self._on_created: RunCreatedListener | None = None
         self._guards: AsyncConnectionPool[AsyncConnection[DictRow]] | None = None
 
     @property
@@ -70,8 +75,9 @@ class PostgresWorkers:
         return True
 
     # lifecycle --------------------------------------------------------------------------
-    async def start(self, on_cancel: CancelListener) -> None:
+    async def start(self, on_cancel: CancelListener, on_created: RunCreatedListener) -> None:
         self._on_cancel = on_cancel
+        self._on_created = on_created
         guards: AsyncConnectionPool[AsyncConnection[DictRow]] = AsyncConnectionPool(
             self._storage.url,
             min_size=1,
@@ -93,7 +99,7 @@ class PostgresWorkers:
             if row is not None and row["mine"]:
                 break
             self.worker = random.randrange(1, 2**31 - 1)
-        for channel in (EVENTS_CHANNEL, _ENDED_CHANNEL, _CANCEL_CHANNEL):
+        for channel in (EVENTS_CHANNEL, _ENDED_CHANNEL, _CANCEL_CHANNEL, _CREATED_CHANNEL):
             await listener.execute(f"LISTEN {channel}")
         self._listener = listener
         self._listening = asyncio.create_task(self._listen(listener), name="postgres listener")
@@ -131,6 +137,10 @@ class PostgresWorkers:
         elif channel == _CANCEL_CHANNEL and self._on_cancel is not None:
             request = orjson.loads(payload)
             self._on_cancel(request["run_id"], request["action"], request["reason"])
+        elif channel == _CREATED_CHANNEL and self._on_created is not None:
+            created = orjson.loads(payload)
+            if created["worker"] != self.worker:
+                self._on_created(created["run_id"], created["thread_id"])
 
     def _signal(self, key: str) -> asyncio.Event:
         return self._signals.setdefault(key, asyncio.Event())
@@ -204,11 +214,15 @@ class PostgresWorkers:
 
     # runs -------------------------------------------------------------------------------
     async def adopt(self, run_id: str, thread_id: str) -> None:
-        async with self._storage.pool.connection() as connection:
+        created = {"run_id": run_id, "thread_id": thread_id, "worker": self.worker}
+        async with self._storage.pool.connection() as connection, connection.transaction():
             await connection.execute(
                 "INSERT INTO rs_run_workers (run_id, thread_id, worker) VALUES (%s, %s, %s) "
                 "ON CONFLICT (run_id) DO UPDATE SET worker = excluded.worker",
                 (run_id, thread_id, self.worker),
+            )
+            await connection.execute(
+                "SELECT pg_notify(%s, %s)", (_CREATED_CHANNEL, orjson.dumps(created).decode())
             )
 
     async def release(self, run_id: str, thread_id: str) -> None:
@@ -245,6 +259,21 @@ class PostgresWorkers:
         )
         return [orjson.loads(row["data"]) for row in rows]
 
+    def settling(self) -> AbstractAsyncContextManager[bool]:
+        return self._settling()
+
+    @asynccontextmanager
+    async def _settling(self) -> AsyncIterator[bool]:
+        # Tried, not waited for: the worker holding it settles every orphan there is.
+        if self._guards is None:
+            raise RuntimeError("PostgresWorkers has not been started")
+        async with self._guards.connection() as connection, connection.transaction():
+            cursor = await connection.execute(
+                "SELECT pg_try_advisory_xact_lock(%s, 0) AS mine", (_SETTLING_LOCK,)
+            )
+            row = await cursor.fetchone()
+            yield bool(row is not None and row["mine"])
+
     async def request_cancel(self, run_id: str, action: CancelAction, reason: str) -> None:
         payload = orjson.dumps({"run_id": run_id, "action": action, "reason": reason})
         async with self._storage.pool.connection() as connection:
@@ -260,11 +289,15 @@ class PostgresWorkers:
             await self._wait(signal)
 
     async def _executed(self, run_id: str) -> bool:
-        """Whether any live worker (this one included) still executes the run."""
+        """Whether the run is not over yet: a live worker (this one included) executes it, or
+        its worker died and no live worker has settled it yet (that records its end)."""
         rows = await self._fetch(
-            f"SELECT 1 FROM rs_run_workers w WHERE w.run_id = %s AND {_LIVE_WORKER}", (run_id,)
+            "SELECT EXISTS (SELECT 1 FROM rs_run_workers w WHERE w.run_id = %(run)s "
+            f"AND {_LIVE_WORKER}) OR EXISTS (SELECT 1 FROM rs_runs WHERE run_id = %(run)s "
+            "AND status = ANY(%(active)s)) AS going",
+            {"run": run_id, "active": _ACTIVE},
         )
-        return bool(rows)
+        return bool(rows and rows[0]["going"])
 
     async def follow_events(self, run_id: str, after_id: str | None) -> AsyncIterator[StoredEvent]:
         storage = self._storage

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -306,6 +309,115 @@ async def test_a_crowd_of_runs_created_at_once_on_both_workers_all_complete(
     assert all(values["messages"][-1]["type"] == "ai" for _, values in outcomes)
 
 
+async def _thread_stream_until_done(
+    client: httpx.AsyncClient, thread_id: str, opened: asyncio.Event
+) -> list[tuple[str | None, str, Any]]:
+    """The thread stream's events up to its first ``run_done``; ``opened`` is set once the
+    stream answered (it follows runs created from then on)."""
+    lines: list[str] = []
+    async with client.stream("GET", f"/threads/{thread_id}/stream") as response:
+        assert response.status_code == 200
+        opened.set()
+        async for line in response.aiter_lines():
+            lines.append(line)
+            done = any(seen.startswith("data:") and '"run_done"' in seen for seen in lines)
+            if done and not line:
+                break  # the blank line ending the run_done event
+    parsed = parse_stream(("\n".join(lines) + "\n\n").encode())
+    return [(event.id, event.event, json.loads(event.data)) for event in parsed.events]
+
+
+async def test_a_thread_stream_on_worker_b_follows_a_run_made_on_worker_a(
+    clients: tuple[httpx.AsyncClient, httpx.AsyncClient],
+) -> None:
+    worker_a, worker_b = clients
+    thread_id = await _new_thread(worker_a)
+    opened = asyncio.Event()
+    following = asyncio.create_task(_thread_stream_until_done(worker_b, thread_id, opened))
+    await asyncio.wait_for(opened.wait(), 10)
+    run = await _background_run(worker_a, thread_id, "hello delay:50", stream_mode=["values"])
+    events = await asyncio.wait_for(following, 30)
+    assert events[0][1] == "metadata" and events[0][2]["run_id"] == run["run_id"], events
+    assert events[-1][1:] == ("metadata", {"status": "run_done", "run_id": run["run_id"]})
+    values = [payload for _, name, payload in events if name == "values"]
+    assert values and values[-1]["messages"][-1]["type"] == "ai", events
+    event_ids = [event_id or "" for event_id, _, _ in events]
+    assert all(event_ids) and event_ids == sorted(event_ids), event_ids
+    assert await _status(worker_a, thread_id, run["run_id"]) == "success"
+
+
+def _kill_9(process: ServerProcess) -> None:
+    assert process.process is not None
+    os.killpg(process.process.pid, signal.SIGKILL)
+    process.process.wait(timeout=10)
+
+
+async def test_a_worker_killed_mid_run_has_its_run_settled_by_a_live_worker(
+    postgres_url: str, fake_llm_url: str
+) -> None:
+    worker_a = _start_server(postgres_url, fake_llm_url)
+    try:
+        worker_b = _start_server(postgres_url, fake_llm_url)
+        try:
+            async with (
+                httpx.AsyncClient(base_url=worker_a.url, timeout=TIMEOUT) as client_a,
+                httpx.AsyncClient(base_url=worker_b.url, timeout=TIMEOUT) as client_b,
+            ):
+                thread_id = await _new_thread(client_a)
+                run = await _background_run(
+                    client_a,
+                    thread_id,
+                    "hello delay:400",
+                    stream_resumable=True,
+                    stream_mode=["values", "messages-tuple"],
+                )
+                run_path = f"/threads/{thread_id}/runs/{run['run_id']}"
+                # Followed live on B while A executes it; A dies once some chunks are out.
+                lines: list[str] = []
+                async with client_b.stream(
+                    "GET", f"{run_path}/stream", headers={"Last-Event-ID": "-1"}
+                ) as response:
+                    assert response.status_code == 200
+                    killed_at = None
+                    async for line in response.aiter_lines():
+                        lines.append(line)
+                        chunks = sum(seen.startswith("event: messages") for seen in lines)
+                        if killed_at is None and chunks >= 2:
+                            await asyncio.sleep(0.3)  # the event log flushes what it has
+                            _kill_9(worker_a)
+                            killed_at = time.monotonic()
+                assert killed_at is not None, "the run never streamed a message chunk"
+                # The live stream ends with the error saying the run died, in bounded time.
+                assert time.monotonic() - killed_at < 20
+                live = parse_stream(("\n".join(lines) + "\n\n").encode()).events
+                assert [event.event for event in live][-1] == "error", lines[-6:]
+                assert "died" in json.loads(live[-1].data)["message"]
+
+                assert await _status(client_b, thread_id, run["run_id"]) == "error"
+                thread = (await client_b.get(f"/threads/{thread_id}")).json()
+                assert thread["status"] == "error", thread
+                assert "died" in thread["error"]["message"], thread
+                rejoined = await asyncio.wait_for(
+                    _stream(client_b, f"{run_path}/stream", {"Last-Event-ID": "-1"}), 10
+                )
+                names = [name for _, name, _ in rejoined]
+                assert names[0] == "metadata" and names[-1] == "error", names
+                assert names.count("error") == 1, names
+                assert [event_id for event_id, _, _ in rejoined] == [e.id for e in live]
+                # The thread takes new runs on the live worker.
+                again = await client_b.post(
+                    f"/threads/{thread_id}/runs/wait",
+                    json={"assistant_id": "agent", "input": _input("after the crash")},
+                )
+                assert again.status_code == 200, again.text
+                thread = (await client_b.get(f"/threads/{thread_id}")).json()
+                assert thread["status"] == "idle", thread
+        finally:
+            worker_b.stop()
+    finally:
+        worker_a.stop()
+
+
 def test_the_whole_suite_passes_against_two_granian_workers_on_postgres(
     postgres_url: str, fake_llm_url: str, tmp_path: Path
 ) -> None:
@@ -324,10 +436,6 @@ def test_the_whole_suite_passes_against_two_granian_workers_on_postgres(
                 fake_llm_url,
                 "--report-json",
                 str(report_path),
-                # GET /threads/{id}/stream follows only the runs of the worker it reached: not
-                # yet shared between workers (README, "Scale-out on Postgres").
-                "--exclude-scenario",
-                "thread_stream",
             ],
             capture_output=True,
             text=True,

@@ -107,11 +107,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the reference server's --max-concurrent-runs (default: enough for the plan)",
     )
     parser.add_argument(
-        "--reference-database",
-        type=Path,
-        help="run the reference server on this SQLite file instead of --in-memory",
-    )
-    parser.add_argument(
         "--langgraph-dev-jobs",
         type=int,
         help="--n-jobs-per-worker of the raised `langgraph dev` (default: the top concurrency)",
@@ -259,7 +254,6 @@ def run(args: argparse.Namespace) -> int:
         run_timeout=args.run_timeout,
         reference_max_concurrent_runs=args.reference_max_concurrent_runs
         or max(top_concurrency, plan.hold_count, 1),
-        reference_database=args.reference_database,
         langgraph_dev_jobs=args.langgraph_dev_jobs or top_concurrency,
         floor_checkpointer=True,
     )

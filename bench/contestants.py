@@ -1,11 +1,12 @@
 """Start everything a benchmark run compares, each in its own process on loopback, sharing one
-fake LLM: the reference server (in memory, and on a Postgres cluster of its own with one and
-with two workers), ``langgraph dev`` as it ships and with more concurrent jobs, the in-process
+fake LLM: the reference server (in memory, on its SQLite default in a temporary directory, and
+on a Postgres cluster of its own with one and with two workers), ``langgraph dev`` as it ships and with more concurrent jobs, the in-process
 floor, and the fake LLM read directly."""
 
 from __future__ import annotations
 
 import asyncio
+import tempfile
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from conformance.processes import ServerProcess, ServerStartError, free_port, py
 Measured = TypeVar("Measured")
 
 REFERENCE = "reference"
+REFERENCE_SQLITE = "reference-sqlite"
 LANGGRAPH_DEV = "langgraph-dev"
 LANGGRAPH_DEV_JOBS = "langgraph-dev-jobs"
 FLOOR = "floor"
@@ -31,6 +33,7 @@ REFERENCE_POSTGRES_TWO_WORKERS = "reference-postgres-2w"
 POSTGRES_WORKERS = {REFERENCE_POSTGRES: 1, REFERENCE_POSTGRES_TWO_WORKERS: 2}
 ALL_CONTESTANTS = (
     REFERENCE,
+    REFERENCE_SQLITE,
     REFERENCE_POSTGRES,
     REFERENCE_POSTGRES_TWO_WORKERS,
     LANGGRAPH_DEV,
@@ -84,15 +87,15 @@ class ContestantOptions:
     endpoint: Endpoint
     run_timeout: float
     reference_max_concurrent_runs: int
-    reference_database: Path | None
-    """None: ``--in-memory``."""
     langgraph_dev_jobs: int
     floor_checkpointer: bool
 
 
 def _reference_argv(
-    options: ContestantOptions, port: int, *, postgres_url: str | None = None, workers: int = 1
+    options: ContestantOptions, port: int, *, database: str | None = None, workers: int = 1
 ) -> list[str]:
+    """The reference server's command line: on ``database`` (a SQLite file or a Postgres URL),
+    else ``--in-memory``."""
     argv = python_module(
         "reference_server",
         "--config",
@@ -104,21 +107,21 @@ def _reference_argv(
         "--max-concurrent-runs",
         str(options.reference_max_concurrent_runs),
     )
-    if postgres_url is not None:
-        argv += ["--database", postgres_url, "--workers", str(workers)]
-    elif options.reference_database is None:
+    if database is None:
         argv.append("--in-memory")
     else:
-        argv += ["--database", str(options.reference_database)]
+        argv += ["--database", database]
+        if workers > 1:
+            argv += ["--workers", str(workers)]
     return argv
 
 
 def _start_reference(
-    options: ContestantOptions, *, postgres_url: str | None = None, workers: int = 1
+    options: ContestantOptions, *, database: str | None = None, workers: int = 1
 ) -> ServerProcess:
     port = free_port()
     return ServerProcess(
-        _reference_argv(options, port, postgres_url=postgres_url, workers=workers),
+        _reference_argv(options, port, database=database, workers=workers),
         port=port,
         ready_path="/ok",
         env=_QUIET_ENVIRONMENT,
@@ -147,6 +150,14 @@ async def _postgres(stack: AsyncExitStack) -> str:
         raise ContestantStartError(str(error)) from error
     stack.push(cluster.__exit__)
     return url
+
+
+def _sqlite_file(stack: AsyncExitStack) -> str:
+    """A SQLite file in a temporary directory, removed (with the server's other files there)
+    when ``stack`` closes: the server as ``reference-server --config langgraph.json`` runs it."""
+    directory = tempfile.TemporaryDirectory(prefix="bench-reference-sqlite-")
+    stack.callback(directory.cleanup)
+    return str(Path(directory.name) / "reference-server.sqlite")
 
 
 async def _server(stack: AsyncExitStack, start: Callable[[], ServerProcess]) -> ServerProcess:
@@ -200,15 +211,21 @@ class Launcher:
         options = self.options
         label = _label(key, options)
         try:
-            if key in (REFERENCE, LANGGRAPH_DEV, LANGGRAPH_DEV_JOBS, *POSTGRES_WORKERS):
-                postgres_url = await _postgres(stack) if key in POSTGRES_WORKERS else None
+            servers = (REFERENCE, REFERENCE_SQLITE, LANGGRAPH_DEV, LANGGRAPH_DEV_JOBS)
+            if key in servers or key in POSTGRES_WORKERS:
+                database = None
+                if key in POSTGRES_WORKERS:
+                    database = await _postgres(stack)
+                elif key == REFERENCE_SQLITE:
+                    database = _sqlite_file(stack)
                 starter: Callable[[], ServerProcess] = {
                     REFERENCE: lambda: _start_reference(options),
+                    REFERENCE_SQLITE: lambda: _start_reference(options, database=database),
                     REFERENCE_POSTGRES: lambda: _start_reference(
-                        options, postgres_url=postgres_url, workers=1
+                        options, database=database, workers=1
                     ),
                     REFERENCE_POSTGRES_TWO_WORKERS: lambda: _start_reference(
-                        options, postgres_url=postgres_url, workers=2
+                        options, database=database, workers=2
                     ),
                     LANGGRAPH_DEV: lambda: _start_langgraph_dev(options, None),
                     LANGGRAPH_DEV_JOBS: lambda: _start_langgraph_dev(
@@ -255,8 +272,8 @@ def _pid(server: ServerProcess, key: str) -> int:
 
 
 def _label(key: str, options: ContestantOptions) -> str:
-    if key == REFERENCE:
-        storage = "in-memory" if options.reference_database is None else "SQLite"
+    if key in (REFERENCE, REFERENCE_SQLITE):
+        storage = "in-memory" if key == REFERENCE else "SQLite default"
         return f"reference server ({storage}, {options.reference_max_concurrent_runs} runs at once)"
     if key in POSTGRES_WORKERS:
         workers = POSTGRES_WORKERS[key]

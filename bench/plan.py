@@ -12,6 +12,7 @@ from bench.contestants import (
     LANGGRAPH_DEV_JOBS,
     POSTGRES_WORKERS,
     REFERENCE,
+    REFERENCE_SQLITE,
 )
 
 
@@ -112,8 +113,11 @@ QUICK = Plan(
 
 FULL = Plan(
     name="full",
-    # The Postgres contestants answer their own question (scale-out): asked for by name.
-    contestants=tuple(key for key in ALL_CONTESTANTS if key not in POSTGRES_WORKERS),
+    # The storage contestants answer their own questions (SQLite against in-memory, scale-out):
+    # asked for by name.
+    contestants=tuple(
+        key for key in ALL_CONTESTANTS if key not in POSTGRES_WORKERS and key != REFERENCE_SQLITE
+    ),
     rounds=5,
     throughput_rounds=2,
     warmup_runs=5,

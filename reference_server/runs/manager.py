@@ -573,9 +573,17 @@ class RunManager:
                 await self._roll_back(handle, graph, checkpoint_before)
             else:
                 await self._record_end(handle, status, graph)
+                if handle.cancel_action == "rollback":
+                    # Asked for while the end was being recorded (from another worker, that
+                    # takes a while): the run is still rolled back, as its requester expects.
+                    await self._roll_back(handle, graph, checkpoint_before)
         except Exception:
             _LOGGER.exception("could not record the end of run %s", handle.run_id)
         finally:
+            if handle.cancel_reason == CANCEL_REASON_THREAD_DELETED and handle.error is None:
+                # The thread was deleted while the end was being recorded: the stream ends as
+                # langgraph dev ends it then.
+                self._fail(handle, dict(RUN_NOT_FOUND_ERROR))
             await handle.log.close()
             try:
                 await self._workers.release(handle.run_id, handle.thread_id)

@@ -28,6 +28,7 @@ import httpx
 from conformance.scenarios.model import (
     Await,
     Capture,
+    EventsWith,
     FromEvent,
     FromEventId,
     FromHeader,
@@ -343,7 +344,8 @@ class _ScenarioRun:
         self, step: Request | Stream, prepared: _Prepared, progress: _Progress | None
     ) -> _Outcome:
         stop_after = step.disconnect_after_events if isinstance(step, Stream) else None
-        collector = _Collector(step.name, prepared.request, stop_after, progress)
+        counting = step.counting if isinstance(step, Stream) else None
+        collector = _Collector(step.name, prepared.request, stop_after, progress, counting)
         try:
             async with asyncio.timeout(self.timeout):
                 await collector.send(self._http(), prepared.content)
@@ -499,10 +501,12 @@ class _Collector:
         request: RecordedRequest,
         stop_after_events: int | None,
         progress: _Progress | None,
+        counting: EventsWith | None = None,
     ) -> None:
         self.step = step
         self.request = request
         self.stop_after_events = stop_after_events
+        self.counting = counting
         self.progress = progress
         if progress is not None:
             progress.collector = self
@@ -548,7 +552,7 @@ class _Collector:
                         self.progress.add(completed)
                     if (
                         self.stop_after_events is not None
-                        and len(self.reader.events) >= self.stop_after_events
+                        and self._counted() >= self.stop_after_events
                     ):
                         self.closed_by = "client"
                         return
@@ -561,6 +565,12 @@ class _Collector:
                 self.broken_reason = f"{type(error).__name__}: {error}"
         finally:
             await response.aclose()
+
+    def _counted(self) -> int:
+        if self.counting is None:
+            return len(self.reader.events)
+        counting = self.counting
+        return sum(1 for event in self.reader.events if counting.matches(event.name, event.data))
 
     def outcome(self, closed_by: str, *, failure: str = "", timed_out: bool = False) -> _Outcome:
         response = RecordedResponse(
@@ -645,11 +655,25 @@ def _capture(capture: Capture, outcome: _Outcome) -> Any:
         except ValueError:
             raise LookupError(f"{capture.event!r} event data is not JSON") from None
     if isinstance(capture, FromEventId):
+        start = 0
+        if capture.after is not None:
+            after = capture.after
+            landmarks = [
+                position
+                for position, event in enumerate(outcome.events)
+                if after.matches(event.name, event.data)
+            ]
+            if len(landmarks) <= capture.occurrence:
+                raise LookupError(
+                    f"{len(landmarks)} {after.event!r} events with {after.key!r}, wanted "
+                    f"occurrence {capture.occurrence}"
+                )
+            start = landmarks[capture.occurrence]
         try:
-            event_id = outcome.events[capture.index].id
+            event_id = outcome.events[start + capture.index].id
         except IndexError:
             raise LookupError(
-                f"{len(outcome.events)} events, wanted index {capture.index}"
+                f"{len(outcome.events)} events, wanted index {start + capture.index}"
             ) from None
         if event_id is None:
             raise LookupError(f"event {capture.index} has no id")

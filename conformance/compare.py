@@ -138,6 +138,14 @@ NULL_ID_PATHS: tuple[re.Pattern[str], ...] = tuple(
 """JSON pointers where ``langgraph dev`` itself sends a null id: there, null and an id match.
 Everywhere else a null id where the recording has one is a finding."""
 
+MODEL_NULL_ID_PATHS: tuple[re.Pattern[str], ...] = (
+    # A tool node's message: langgraph dev sends "id": null for each of two tool calls the
+    # model made in one turn (fixtures/react_agent_updates.json) and a uuid for a single call
+    # (observed with a live model): how many calls is the model's choice.
+    re.compile(r"/messages/[0-9]+/id$"),
+)
+"""With ``Relax.MODEL``, pointers where null and an id both follow the model's path."""
+
 REPLAY_RULES: dict[str, str] = {
     "replay.missing-step": "the target's transcript lacks a step the fixture has",
     "replay.status": "the status code differs from langgraph dev's",
@@ -280,6 +288,10 @@ class _Walk:
     """Pointers under which contents follow the graph or model (relaxed modes)."""
     unordered: str | None = None
     """The pointer of a list whose order is the server's choice (``UNORDERED_LISTS``)."""
+    opaque_keys: bool = False
+    """Top-level keys that are ids pair with any id key (``messages/metadata`` with a live
+    model: keyed by the model call's ``lc_run--`` id, or by a tool message's own uuid when the
+    model took a tool path the recording has not)."""
 
 
 # --- values and shapes -------------------------------------------------------------------------
@@ -309,13 +321,14 @@ def _last_key(pointer: str) -> str:
     return pointer.rsplit("/", 1)[-1]
 
 
-def _null_id_allowed(expected: Any, actual: Any, pointer: str) -> bool:
+def _null_id_allowed(expected: Any, actual: Any, pointer: str, relax: frozenset[Relax]) -> bool:
     if not (
         (expected is None and isinstance(actual, str))
         or (actual is None and isinstance(expected, str))
     ):
         return False
-    return any(pattern.search(pointer) for pattern in NULL_ID_PATHS)
+    paths = NULL_ID_PATHS + (MODEL_NULL_ID_PATHS if Relax.MODEL in relax else ())
+    return any(pattern.search(pointer) for pattern in paths)
 
 
 def _skeleton(key: str) -> tuple[Any, ...]:
@@ -326,10 +339,11 @@ def _skeleton(key: str) -> tuple[Any, ...]:
 
 
 def _paired_keys(
-    expected: dict[str, Any], actual: dict[str, Any]
+    expected: dict[str, Any], actual: dict[str, Any], *, opaque: bool = False
 ) -> tuple[list[tuple[str, str]], list[str], list[str]]:
     """Keys paired: equal ones first, then keys holding ids by their shape around the ids
-    (an id key is matched by where it stands, not by its placeholder number)."""
+    (an id key is matched by where it stands, not by its placeholder number); with
+    ``opaque``, then any key holding an id with any other left over, in order."""
     pairs = [(key, key) for key in expected if key in actual]
     missing = [key for key in expected if key not in actual]
     extra = [key for key in actual if key not in expected]
@@ -343,6 +357,13 @@ def _paired_keys(
                 missing.remove(key)
                 extra.remove(candidate)
                 break
+    if opaque:
+        mine = [key for key in missing if "id" in _skeleton(key)]
+        theirs = [key for key in extra if "id" in _skeleton(key)]
+        for key, candidate in zip(mine, theirs, strict=False):
+            pairs.append((key, candidate))
+            missing.remove(key)
+            extra.remove(candidate)
     return pairs, missing, extra
 
 
@@ -352,7 +373,7 @@ def _dependent(pointer: str, walk: _Walk) -> bool:
 
 def _diff(expected: Any, actual: Any, pointer: str, walk: _Walk) -> Iterator[Divergence]:
     """Every shape and value divergence of two payloads, in document order."""
-    if _null_id_allowed(expected, actual, pointer):
+    if _null_id_allowed(expected, actual, pointer, walk.relax):
         return
     model = Relax.MODEL in walk.relax
     last = _last_key(pointer)
@@ -413,7 +434,7 @@ def _diff(expected: Any, actual: Any, pointer: str, walk: _Walk) -> Iterator[Div
 def _diff_object(
     expected: dict[str, Any], actual: dict[str, Any], pointer: str, walk: _Walk, dependent: bool
 ) -> Iterator[Divergence]:
-    pairs, missing, extra = _paired_keys(expected, actual)
+    pairs, missing, extra = _paired_keys(expected, actual, opaque=walk.opaque_keys and not pointer)
     for key in missing:
         severity = missing_key_severity(walk.schema, pointer, key)
         if dependent and not _declared_closed(walk.schema, pointer, key):
@@ -927,6 +948,7 @@ def _free_stream(mine: list[SSEEvent], theirs: list[SSEEvent], walk: _Walk) -> I
                 values=is_first and walk.values,
                 bind=is_first,
                 dependent=(re.compile(dependent),) if dependent is not None else (),
+                opaque_keys=Relax.MODEL in walk.relax and _base(event.event) == "messages/metadata",
             )
             found = _payload(candidate.data, event.data, event_walk, event.index)
             id_field = _id_field(candidate, event)
@@ -969,7 +991,8 @@ def _stream_body(
         # A client that hangs up after N events may have read a few more in its last network
         # read: only what both sides surely saw is comparable.
         common = min(len(mine), len(theirs))
-        mine, theirs = mine[:common], theirs[:common]
+        end = _free_end(mine, theirs, common) if free else common
+        mine, theirs = mine[:common], theirs[:end]
     if free:
         yield from _free_stream(mine, theirs, walk)
     else:
@@ -995,6 +1018,20 @@ def _without_deletion_error(
     if trailing_error(mine) and not errors(theirs):
         return mine[:-1], theirs
     return mine, theirs
+
+
+def _free_end(mine: list[SSEEvent], theirs: list[SSEEvent], common: int) -> int:
+    """Where a relaxed stream the client hung up on is cut: the path decides how many events
+    lead to the event the client stops at (a thread stream read up to a run's run_done
+    metadata has more events when the model called a tool), so the target's stream is read
+    up to its first event like the recorded last one from the common length on."""
+    if not mine or common == 0:
+        return common
+    last = _event_key(mine[-1].event)
+    for position in range(common - 1, len(theirs)):
+        if _event_key(theirs[position].event) == last:
+            return position + 1
+    return common
 
 
 def _plain_body(expected: Exchange, actual: Exchange, walk: _Walk) -> Iterator[Divergence]:

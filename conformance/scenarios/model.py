@@ -13,6 +13,7 @@ formatted into the string.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,12 +70,40 @@ class FromEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class EventsWith:
+    """The SSE events named ``event`` whose JSON data is an object with the key ``key``.
+
+    A landmark that holds whatever the model does between landmarks: in a thread stream each
+    run starts with a ``metadata`` event with ``attempt`` and ends with one with ``status``
+    (run_done), however many events the model's path puts in between.
+    """
+
+    event: str
+    key: str
+
+    def matches(self, name: str, data: str) -> bool:
+        if name != self.event:
+            return False
+        try:
+            decoded = json.loads(data)
+        except ValueError:
+            return False
+        return isinstance(decoded, dict) and self.key in decoded
+
+
+@dataclass(frozen=True, slots=True)
 class FromEventId:
     """The ``id:`` of the ``index``-th SSE event carrying data (0-based; negative counts from the
-    end), e.g. for a later ``Last-Event-ID``."""
+    end), e.g. for a later ``Last-Event-ID``.
+
+    With ``after``, ``index`` counts from the ``occurrence``-th (0-based) event that ``after``
+    matches, so the captured event is the same whatever number of events precede it.
+    """
 
     variable: str
     index: int
+    after: EventsWith | None = None
+    occurrence: int = 0
 
 
 Capture = FromJson | FromHeader | FromEvent | FromEventId
@@ -127,6 +156,9 @@ class Stream:
     """As ``Request.also_accept``."""
     captures: tuple[Capture, ...] = ()
     disconnect_after_events: int | None = None
+    counting: EventsWith | None = None
+    """With it, ``disconnect_after_events`` counts only the events it matches (the client
+    disconnects right after the last of them)."""
     background: bool = False
     run_deleted_under_it: bool = False
     """The scenario deletes the run this stream follows while it streams (a rollback):

@@ -22,6 +22,7 @@ from conformance.scenarios._build import (
 )
 from conformance.scenarios.model import (
     Await,
+    EventsWith,
     FromEventId,
     FromHeader,
     FromJson,
@@ -374,8 +375,12 @@ def _thread_stream() -> list[Scenario]:
     # What the SDK's threads.join_stream sends by default.
     path = "/threads/{thread_id}/stream?stream_mode=run_modes"
     values_and_updates = ["values", "updates"]
-    # Per run: metadata, values (input), updates, values (answer), metadata (run_done).
-    events_per_run = 5
+    # Each run opens with a metadata event carrying ``attempt`` and closes with one carrying
+    # ``status`` (run_done). With the recording's model a run has five events (metadata,
+    # values, updates, values, metadata); a live model that calls a tool has more, so the
+    # steps below count runs, not events.
+    run_start = EventsWith("metadata", "attempt")
+    run_done = EventsWith("metadata", "status")
     return [
         Scenario(
             name="thread_stream",
@@ -391,8 +396,10 @@ def _thread_stream() -> list[Scenario]:
                     method="GET",
                     path=path,
                     background=True,
-                    disconnect_after_events=2 * events_per_run,
-                    captures=(FromEventId("second_run_input", events_per_run + 1),),
+                    disconnect_after_events=2,
+                    counting=run_done,
+                    # The second run's input values event: the one after its first metadata.
+                    captures=(FromEventId("second_run_input", 1, after=run_start, occurrence=1),),
                 ),
                 # The thread stream is answered (listening) before the first run exists.
                 WaitForEvents("thread_stream", 0),
@@ -415,7 +422,8 @@ def _thread_stream() -> list[Scenario]:
                 ),
                 Await("thread_stream"),
                 # After the second run's input values event the next one waits for the model,
-                # so no other event shares its id (upstream ids are <epoch ms>-0).
+                # so no other event shares its id (upstream ids are <epoch ms>-0). The rest of
+                # that run is replayed, up to its run_done.
                 Stream(
                     name="thread_stream_after_event",
                     method="GET",
@@ -424,7 +432,8 @@ def _thread_stream() -> list[Scenario]:
                         ("accept", "text/event-stream"),
                         ("last-event-id", "{second_run_input}"),
                     ),
-                    disconnect_after_events=events_per_run - 2,
+                    disconnect_after_events=1,
+                    counting=run_done,
                 ),
             ),
         ),

@@ -101,7 +101,15 @@ def test_fixture_holds_every_step_with_its_expected_status(path: Path) -> None:
         if isinstance(step, Stream) and step.disconnect_after_events is not None:
             reader = _EventReader()
             reader.feed(exchange.response.body)
-            assert len(reader.events) == step.disconnect_after_events
+            counting = step.counting
+            counted = [
+                event
+                for event in reader.events
+                if counting is None or counting.matches(event.name, event.data)
+            ]
+            assert len(counted) == step.disconnect_after_events
+            # The client hung up right after the last event it counted.
+            assert reader.events[-1] is counted[-1]
         # A step edited since its recording makes the fixture stale: re-record it.
         _assert_recorded_from_current_step(step, exchange)
         names = [name for name, _ in exchange.response.headers]

@@ -5,8 +5,9 @@ default test run deselects these (marker ``live``).
 
 Live mode must judge the server, not the model: against the ground truth (``langgraph dev``)
 and the bundled reference server the check exits 0 three runs in a row (this model never
-calls a tool, where the recording has tool calls), also when the model takes the other tool
-path (forced to call a tool on every user turn, "hi" included), and exits 2 with a sentence naming the model endpoint when it is down.
+calls a tool, where the recording has tool calls), also three runs in a row when the model
+takes the other tool path (forced to call a tool on every user turn, "hi" included), and
+exits 2 with a sentence naming the model endpoint when it is down.
 """
 
 from __future__ import annotations
@@ -157,15 +158,17 @@ def test_live_against_langgraph_dev(
     assert code == 0, out
 
 
+@pytest.mark.parametrize("round_number", range(1, ROUNDS + 1))
 def test_live_with_a_model_that_calls_tools_against_the_reference_server(
-    tool_calling_model_url: str,
+    tool_calling_model_url: str, round_number: int
 ) -> None:
     code, out = _live(tool_calling_model_url, None)
     assert code == 0, out
 
 
+@pytest.mark.parametrize("round_number", range(1, ROUNDS + 1))
 def test_live_with_a_model_that_calls_tools_against_langgraph_dev(
-    tool_calling_model_url: str, langgraph_dev_url: str
+    tool_calling_model_url: str, langgraph_dev_url: str, round_number: int
 ) -> None:
     code, out = _live(tool_calling_model_url, langgraph_dev_url)
     assert code == 0, out

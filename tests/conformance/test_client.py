@@ -21,6 +21,7 @@ from conformance.client import (
 from conformance.processes import free_port
 from conformance.scenarios import (
     Await,
+    EventsWith,
     FromEvent,
     FromEventId,
     FromHeader,
@@ -301,6 +302,76 @@ async def test_disconnect_after_n_events_stops_reading_at_once(serve) -> None:  
     assert response.closed_by == "client"
     # The heartbeat comment does not count as an event.
     assert response.body == parts[0] + parts[1] + parts[2]
+
+
+async def test_disconnect_and_capture_by_landmarks_whatever_the_events_between(serve) -> None:  # type: ignore[no-untyped-def]
+    # A thread stream: runs open with metadata carrying attempt, close with run_done; the
+    # second run has more events in between (a model that called a tool).
+    def run(name: str, steps: int) -> list[bytes]:
+        return [
+            sse("metadata", {"run_id": name, "attempt": 1}, f"{name}-0"),
+            *(sse("values", {"step": step}, f"{name}-{step + 1}") for step in range(steps)),
+            sse("metadata", {"run_id": name, "status": "run_done"}, f"{name}-done"),
+        ]
+
+    parts = [*run("a", 4), *run("b", 1), *run("c", 2)]
+    async with serve(lambda request: sse_reply(parts, gap=0.01, hang=True)) as server:
+        transcript = await run_scenario(
+            scenario(
+                Stream(
+                    "stream",
+                    "GET",
+                    "/threads/t/stream",
+                    disconnect_after_events=2,
+                    counting=EventsWith("metadata", "status"),
+                    captures=(
+                        FromEventId(
+                            "second_input", 1, after=EventsWith("metadata", "attempt"), occurrence=1
+                        ),
+                    ),
+                ),
+                Stream(
+                    "rejoin",
+                    "GET",
+                    "/threads/t/stream",
+                    headers=(("accept", "text/event-stream"), ("Last-Event-ID", "{second_input}")),
+                    disconnect_after_events=1,
+                ),
+            ),
+            server.url,
+            llm_url=LLM_URL,
+            timeout=5.0,
+        )
+    response = transcript.exchange("stream").response
+    assert response.closed_by == "client"
+    # Up to the second run_done, not one event more (each part is its own network read).
+    assert response.body == b"".join(parts[:9])
+    assert server.received[1].headers["last-event-id"] == "b-1"
+
+
+async def test_a_landmark_that_never_came_is_a_scenario_error(serve) -> None:  # type: ignore[no-untyped-def]
+    parts = [sse("metadata", {"run_id": "a", "attempt": 1}, "a-0"), sse("values", {}, "a-1")]
+    async with serve(lambda request: sse_reply(parts)) as server:
+        with pytest.raises(
+            ScenarioError, match=r"1 'metadata' events with 'attempt', wanted occurrence 1"
+        ):
+            await run_scenario(
+                scenario(
+                    Stream(
+                        "stream",
+                        "GET",
+                        "/threads/t/stream",
+                        captures=(
+                            FromEventId(
+                                "x", 1, after=EventsWith("metadata", "attempt"), occurrence=1
+                            ),
+                        ),
+                    )
+                ),
+                server.url,
+                llm_url=LLM_URL,
+                timeout=5.0,
+            )
 
 
 async def test_background_stream_wait_for_events_then_await(serve) -> None:  # type: ignore[no-untyped-def]

@@ -6,12 +6,16 @@ llama.cpp's function-calling chat format obeys: the model then calls ``get_weath
 where the recording has a plain answer. After the tool's result it answers freely.
 
     python tests/live/tool_forcing_proxy.py --upstream http://127.0.0.1:PORT/v1 --port PORT
+
+``--force usage`` instead (or as well) asks every streamed completion for a usage chunk, as
+vLLM started with ``--enable-force-include-usage`` sends one whether asked or not.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -40,9 +44,27 @@ def forced(body: dict[str, Any]) -> dict[str, Any]:
     return {**body, "tool_choice": {"type": "function", "function": {"name": name}}}
 
 
+def with_usage(body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` asking for a usage chunk at the end of its stream, if it streams."""
+    if not body.get("stream"):
+        return body
+    return {**body, "stream_options": {**(body.get("stream_options") or {}), "include_usage": True}}
+
+
+REWRITES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "tool": forced,
+    "usage": with_usage,
+}
+
+
 class ToolForcingProxy:
-    def __init__(self, upstream: str) -> None:
+    def __init__(
+        self,
+        upstream: str,
+        rewrites: tuple[Callable[[dict[str, Any]], dict[str, Any]], ...] = (forced,),
+    ) -> None:
         self.upstream = upstream.rstrip("/")
+        self.rewrites = rewrites
         self.client = httpx.AsyncClient(timeout=httpx.Timeout(600.0, connect=10.0))
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -60,7 +82,10 @@ class ToolForcingProxy:
                 break
         path = scope["path"]
         if scope["method"] == "POST" and path.endswith("/chat/completions") and body:
-            body = json.dumps(forced(json.loads(body))).encode()
+            request_body = json.loads(body)
+            for rewrite in self.rewrites:
+                request_body = rewrite(request_body)
+            body = json.dumps(request_body).encode()
         upstream_path = path[len("/v1") :] if path.startswith("/v1") else path
         request = self.client.build_request(
             scope["method"],
@@ -89,9 +114,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--upstream", required=True, help="the model's base URL (…/v1)")
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument(
+        "--force",
+        action="append",
+        choices=sorted(REWRITES),
+        help="what to force (repeatable; default: tool)",
+    )
     args = parser.parse_args()
+    rewrites = tuple(REWRITES[name] for name in args.force or ["tool"])
     uvicorn.run(
-        ToolForcingProxy(args.upstream), host="127.0.0.1", port=args.port, log_level="warning"
+        ToolForcingProxy(args.upstream, rewrites),
+        host="127.0.0.1",
+        port=args.port,
+        log_level="warning",
     )
 
 

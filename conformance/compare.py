@@ -991,7 +991,7 @@ def _stream_body(
         # A client that hangs up after N events may have read a few more in its last network
         # read: only what both sides surely saw is comparable.
         common = min(len(mine), len(theirs))
-        end = _free_end(mine, theirs, common) if free else common
+        end = _free_end(mine, theirs, common) if free and Relax.MODEL in walk.relax else common
         mine, theirs = mine[:common], theirs[:end]
     if free:
         yield from _free_stream(mine, theirs, walk)

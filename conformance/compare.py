@@ -541,7 +541,8 @@ def _diff_list(
             return
     if len(expected) == len(actual):
         for position, (mine, theirs) in enumerate(zip(expected, actual, strict=True)):
-            yield from _diff(mine, theirs, f"{pointer}/{position}", walk)
+            child = f"{pointer}/{position}"
+            yield from _diff(*_counterpart(expected, mine, theirs, child, walk))
         return
     if not walk.relax and not dependent:
         yield Divergence(
@@ -559,9 +560,37 @@ def _diff_list(
     # look like the recorded ones (the newest checkpoint and the root, the question and
     # the answer).
     relaxed = replace(walk, values=False, bind=False)
-    yield from _diff(expected[0], actual[0], f"{pointer}/0", relaxed)
+    yield from _diff(*_counterpart(expected, expected[0], actual[0], f"{pointer}/0", relaxed))
     if len(expected) > 1 and len(actual) > 1:
-        yield from _diff(expected[-1], actual[-1], f"{pointer}/{len(actual) - 1}", relaxed)
+        last = f"{pointer}/{len(actual) - 1}"
+        yield from _diff(*_counterpart(expected, expected[-1], actual[-1], last, relaxed))
+
+
+def _message_type(value: Any) -> str | None:
+    if isinstance(value, dict) and isinstance(value.get("type"), str):
+        return str(value["type"])
+    return None
+
+
+def _counterpart(
+    expected: list[Any], mine: Any, theirs: Any, pointer: str, walk: _Walk
+) -> tuple[Any, Any, str, _Walk]:
+    """What a list item is compared with. With a live model the messages follow its path (a
+    tool's message where the recording has the answer): a message of another type than the
+    recorded one is compared with the recording's last message of its type, or, when the
+    recording has none, by its envelope only (the contract's required keys, no contents)."""
+    kind = _message_type(theirs)
+    if Relax.MODEL not in walk.relax or kind is None or _message_type(mine) in (kind, None):
+        return mine, theirs, pointer, walk
+    same = [item for item in expected if _message_type(item) == kind]
+    if same:
+        return same[-1], theirs, pointer, replace(walk, values=False, bind=False)
+    return mine, theirs, pointer, _envelope_only(walk, pointer)
+
+
+def _envelope_only(walk: _Walk, pointer: str) -> _Walk:
+    contents = re.compile("^" + re.escape(pointer) + "(?:/|$)")
+    return replace(walk, values=False, bind=False, dependent=(*walk.dependent, contents))
 
 
 def _item_order(expected: list[Any], actual: list[Any]) -> list[int] | None:
@@ -937,17 +966,29 @@ def _free_stream(mine: list[SSEEvent], theirs: list[SSEEvent], walk: _Walk) -> I
                 )
         if not candidates:
             continue
+        envelope = False
+        kind = _event_message_type(event.data)
+        if Relax.MODEL in walk.relax and kind is not None:
+            # A message of the model's path (a tool's result streamed where the recording
+            # streamed only the answer) is compared with a recorded one of its type, or by
+            # its envelope when the recording's path has none.
+            same = [c for c in candidates if _event_message_type(c.data) == kind]
+            envelope = not same
+            candidates = same or candidates
         best: list[Divergence] | None = None
         for candidate in candidates:
             is_first = candidate is mine[0] and event is theirs[0]
             dependent = _EVENT_DEPENDENT.get(_base(event.event))
+            patterns = (re.compile(dependent),) if dependent is not None else ()
+            if envelope:
+                patterns = (*patterns, re.compile(r"^/0(?:/|$)"))
             event_walk = replace(
                 walk,
                 schema=event_schema(event.event),
                 free_text=_event_free_text(event.event, walk),
                 values=is_first and walk.values,
                 bind=is_first,
-                dependent=(re.compile(dependent),) if dependent is not None else (),
+                dependent=patterns,
                 opaque_keys=Relax.MODEL in walk.relax and _base(event.event) == "messages/metadata",
             )
             found = _payload(candidate.data, event.data, event_walk, event.index)
@@ -963,6 +1004,15 @@ def _free_stream(mine: list[SSEEvent], theirs: list[SSEEvent], walk: _Walk) -> I
 
 def _event_free_text(name: str, walk: _Walk) -> frozenset[str]:
     return walk.free_text | ERROR_EVENT_TEXT if _base(name) == "error" else walk.free_text
+
+
+def _event_message_type(data: str) -> str | None:
+    """The type of the message a ``messages`` (a [message, metadata] pair) or
+    ``messages/partial|complete`` (a list of messages) event carries."""
+    decoded = _decoded(data)
+    if isinstance(decoded, list) and decoded:
+        return _message_type(decoded[0])
+    return None
 
 
 def _node_keys(data: str) -> frozenset[str] | None:

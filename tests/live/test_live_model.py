@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -130,10 +132,21 @@ def _check(*argv: str) -> tuple[int, str]:
     parser = argparse.ArgumentParser(prog="conformance check")
     check.add_arguments(parser)
     out = io.StringIO()
-    code = check.run(parser.parse_args(argv), out)
+    with tempfile.TemporaryDirectory() as directory:
+        report = Path(directory) / "report.json"
+        code = check.run(parser.parse_args([*argv, "--report-json", str(report)]), out)
+        written = json.loads(report.read_text()) if report.exists() else {}
     text = out.getvalue()
-    # The summary line, for the log of `tox -e live`.
-    print(f"\n[exit {code}] {text.strip().splitlines()[-1] if text.strip() else ''}")
+    lines = text.strip().splitlines()
+    # For the log of `tox -e live`: the summary line, every finding (a SHOULD on langgraph
+    # dev is worth a look too), and the sentence of a check that could not run.
+    print(f"\n[exit {code}] {lines[-1] if lines else ''}")
+    for scenario in written.get("scenarios", []):
+        for finding in scenario["findings"]:
+            print(f"  {finding['severity']} {finding['rule']} at {finding['location']}:")
+            print(f"    {finding['message']}")
+    if written.get("fatal_error"):
+        print(f"  {written['fatal_error']}")
     return code, text
 
 

@@ -26,9 +26,11 @@ from reference_server.storage.base import Record, StoredEvent, owner_of
 from reference_server.storage.records import (
     ASSISTANT_SORT_FIELDS,
     THREAD_SORT_FIELDS,
+    assistant_matches,
     contains,
     page,
     sort_records,
+    thread_matches,
     version_of,
     visible_to,
 )
@@ -183,8 +185,7 @@ class SqlRecordStore(ABC):
         matching = [
             assistant
             for assistant in candidates
-            if (name is None or name.lower() in str(assistant.get("name") or "").lower())
-            and contains(assistant.get("metadata"), metadata)
+            if assistant_matches(assistant, name=name, metadata=metadata)
         ]
         ordered = sort_records(matching, sort_by, sort_order, ASSISTANT_SORT_FIELDS)
         return page(ordered, limit, offset), len(ordered)
@@ -277,7 +278,7 @@ class SqlRecordStore(ABC):
         matching = [
             thread
             for thread in candidates
-            if contains(thread.get("metadata"), metadata) and contains(thread.get("values"), values)
+            if thread_matches(thread, metadata=metadata, values=values)
         ]
         ordered = sort_records(matching, sort_by, sort_order, THREAD_SORT_FIELDS)
         return page(ordered, limit, offset), len(ordered)

@@ -17,22 +17,11 @@ from bench.load import HeldStream, hold_streams, run_closed_loop
 from bench.samples import BatchResult, HoldOutcome, RunSample
 from bench.sse_tally import SseTally, openai_token
 from bench.workloads import Workload
+from conformance.model_preflight import WEATHER_TOOL
 
 Measured = TypeVar("Measured")
 
 MODEL_NAME = "fake"
-WEATHER_TOOL: dict[str, Any] = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "Get the current weather in a city.",
-        "parameters": {
-            "type": "object",
-            "properties": {"city": {"type": "string"}},
-            "required": ["city"],
-        },
-    },
-}
 _ERROR_BODY_LIMIT = 300
 
 

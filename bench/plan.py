@@ -78,16 +78,18 @@ class Plan:
         concurrency_levels: tuple[int, ...] | None = None,
         hold_count: int | None = None,
     ) -> Plan:
-        changes: dict[str, object] = {}
-        if rounds is not None:
-            changes["rounds"] = rounds
-            changes["throughput_rounds"] = rounds
-        if contestants is not None:
-            changes["contestants"] = contestants
-        if concurrency_levels is not None:
-            changes["concurrency_levels"] = concurrency_levels
-        if hold_count is not None:
-            changes["hold_count"] = hold_count
+        # A new number of rounds is the number of throughput rounds too.
+        changes = {
+            name: value
+            for name, value in (
+                ("rounds", rounds),
+                ("throughput_rounds", rounds),
+                ("contestants", contestants),
+                ("concurrency_levels", concurrency_levels),
+                ("hold_count", hold_count),
+            )
+            if value is not None
+        }
         return replace(self, **changes)  # type: ignore[arg-type]
 
 
@@ -111,7 +113,8 @@ QUICK = Plan(
     open_timeout=60.0,
 )
 
-FULL = Plan(
+FULL = replace(
+    QUICK,
     name="full",
     # The storage contestants answer their own questions (SQLite against in-memory, scale-out):
     # asked for by name.
@@ -119,16 +122,10 @@ FULL = Plan(
         key for key in ALL_CONTESTANTS if key not in POSTGRES_WORKERS and key != REFERENCE_SQLITE
     ),
     rounds=5,
-    throughput_rounds=2,
     warmup_runs=5,
     first_token_runs=6,
-    long_tokens=2000,
-    long_runs=1,
     concurrency_levels=(1, 10, 50, 100, 500),
-    runs_per_stream=1,
-    min_batch_runs=10,
     hold_count=1000,
     hold_seconds=5.0,
-    hold_token_delay_ms=1000,
     open_timeout=300.0,
 )

@@ -85,15 +85,27 @@ class Echoed:
 Schema = Content | Shape | ListOf | MapOf | TupleOf | Echoed
 
 
-def _shape(shape_name: str, source: str, /, **keys: Schema | Key) -> Shape:
-    declared = {
-        key: value if isinstance(value, Key) else Key(value, source) for key, value in keys.items()
-    }
+def _shape(shape_name: str, source: str, content: str = "", /, **keys: Schema | Key) -> Shape:
+    """A shape whose keys ``source`` declares: the names in ``content`` (separated by spaces)
+    are required content, ``keys`` the others (a bare schema a required key)."""
+    declared = {key: Key(CONTENT, source) for key in content.split()}
+    if twice := declared.keys() & keys.keys():
+        raise ValueError(f"shape {shape_name}: keys {sorted(twice)} declared twice")
+    declared.update(
+        (key, value if isinstance(value, Key) else Key(value, source))
+        for key, value in keys.items()
+    )
     return Shape(shape_name, declared)
 
 
 def _optional(schema: Schema, source: str) -> Key:
     return Key(schema, source, required=False)
+
+
+def _optional_content(source: str, names: str) -> dict[str, Key]:
+    """Optional content keys that ``source`` declares, named in ``names`` (separated by
+    spaces)."""
+    return {name: _optional(CONTENT, source) for name in names.split()}
 
 
 # --- objects -----------------------------------------------------------------------------------
@@ -157,8 +169,7 @@ the run that wrote the state (a lifecycle value: a state left by the wrong run i
 CONFIG = _shape(
     "Config",
     f"{_SCHEMA_PY} Config; {_SCHEMA_JS} Config",
-    tags=_optional(CONTENT, _SCHEMA_JS),
-    recursion_limit=_optional(CONTENT, _SCHEMA_JS),
+    **_optional_content(_SCHEMA_JS, "tags recursion_limit"),
     configurable=_optional(
         Echoed(SERVER_WRITTEN_KEYS, f"{_SCHEMA_JS} Config.configurable; fixtures/*.json"),
         _SCHEMA_JS,
@@ -168,40 +179,28 @@ CONFIG = _shape(
 CHECKPOINT = _shape(
     "Checkpoint",
     f"{_SCHEMA_PY} Checkpoint; {_SCHEMA_JS} Checkpoint",
-    thread_id=CONTENT,
-    checkpoint_ns=CONTENT,
-    checkpoint_id=CONTENT,
-    checkpoint_map=CONTENT,
+    "thread_id checkpoint_ns checkpoint_id checkpoint_map",
 )
 
 INTERRUPT = _shape(
     "Interrupt",
     f"{_SCHEMA_PY} Interrupt; {_SCHEMA_JS} Interrupt",
-    id=CONTENT,
-    value=CONTENT,
+    "id value",
     response_schema=_optional(CONTENT, _SCHEMA_PY),
-    namespace=_optional(CONTENT, _SCHEMA_JS),
-    when=_optional(CONTENT, _SCHEMA_JS),
-    resumable=_optional(CONTENT, _SCHEMA_JS),
-    ns=_optional(CONTENT, _SCHEMA_JS),
+    **_optional_content(_SCHEMA_JS, "namespace when resumable ns"),
 )
 
 _TOOL_CALL = _shape(
     "ToolCall",
     f"{_MESSAGES_JS} DefaultToolCall",
-    name=CONTENT,
-    args=CONTENT,
-    id=CONTENT,
+    "name args id",
     type=_optional(CONTENT, f"{_MESSAGES_JS} DefaultToolCall"),
 )
 _TOOL_CALL_CHUNK = _shape(
     "ToolCallChunk",
     JS + "stream/message-reconciliation.js (tool_call_chunks compared); "
     "js:dist/stream/assembled-to-message.js",
-    name=CONTENT,
-    args=CONTENT,
-    id=CONTENT,
-    index=CONTENT,
+    "name args id index",
     type=_optional(CONTENT, JS + "stream/assembled-to-message.js"),
 )
 _INVALID_TOOL_CALL = Shape(
@@ -217,8 +216,9 @@ _USAGE = Shape(
         "input_tokens": Key(CONTENT, f"{_MESSAGES_JS} UsageMetadata"),
         "output_tokens": Key(CONTENT, f"{_MESSAGES_JS} UsageMetadata"),
         "total_tokens": Key(CONTENT, f"{_MESSAGES_JS} UsageMetadata"),
-        "input_token_details": _optional(CONTENT, f"{_MESSAGES_JS} UsageMetadata"),
-        "output_token_details": _optional(CONTENT, f"{_MESSAGES_JS} UsageMetadata"),
+        **_optional_content(
+            f"{_MESSAGES_JS} UsageMetadata", "input_token_details output_token_details"
+        ),
     },
 )
 
@@ -227,17 +227,14 @@ MESSAGE = Shape(
     {
         "type": Key(CONTENT, f"{_MESSAGES_JS} Message (discriminant)"),
         "content": Key(CONTENT, f"{_MESSAGES_JS} BaseMessage"),
-        "id": _optional(CONTENT, f"{_MESSAGES_JS} BaseMessage"),
-        "name": _optional(CONTENT, f"{_MESSAGES_JS} BaseMessage"),
-        "additional_kwargs": _optional(CONTENT, f"{_MESSAGES_JS} BaseMessage"),
-        "response_metadata": _optional(CONTENT, f"{_MESSAGES_JS} BaseMessage"),
+        **_optional_content(
+            f"{_MESSAGES_JS} BaseMessage", "id name additional_kwargs response_metadata"
+        ),
         "example": _optional(CONTENT, f"{_MESSAGES_JS} HumanMessage, AIMessage"),
         "tool_calls": _optional(ListOf(_TOOL_CALL), f"{_MESSAGES_JS} AIMessage"),
         "invalid_tool_calls": _optional(ListOf(_INVALID_TOOL_CALL), f"{_MESSAGES_JS} AIMessage"),
         "usage_metadata": _optional(_USAGE, f"{_MESSAGES_JS} AIMessage"),
-        "tool_call_id": _optional(CONTENT, f"{_MESSAGES_JS} ToolMessage"),
-        "status": _optional(CONTENT, f"{_MESSAGES_JS} ToolMessage"),
-        "artifact": _optional(CONTENT, f"{_MESSAGES_JS} ToolMessage"),
+        **_optional_content(f"{_MESSAGES_JS} ToolMessage", "tool_call_id status artifact"),
         "tool_call_chunks": _optional(
             ListOf(_TOOL_CALL_CHUNK), JS + "stream/message-reconciliation.js"
         ),
@@ -276,27 +273,18 @@ server's writing (``CHECKPOINT_WRITTEN_KEYS``) plus the run metadata the client 
 ASSISTANT = _shape(
     "Assistant",
     f"{_SCHEMA_PY} AssistantBase, Assistant; {_SCHEMA_JS} AssistantBase, Assistant",
-    assistant_id=CONTENT,
-    graph_id=CONTENT,
+    "assistant_id graph_id context created_at updated_at version name",
     config=CONFIG,
-    context=CONTENT,
-    created_at=CONTENT,
-    updated_at=CONTENT,
     metadata=METADATA,
-    version=CONTENT,
-    name=CONTENT,
     description=_optional(CONTENT, _SCHEMA_JS),
 )
 
 THREAD = _shape(
     "Thread",
     f"{_SCHEMA_PY} Thread; {_SCHEMA_JS} Thread",
-    thread_id=CONTENT,
-    created_at=CONTENT,
-    updated_at=CONTENT,
+    "thread_id created_at updated_at status",
     state_updated_at=Key(CONTENT, f"{_SCHEMA_JS} Thread"),
     metadata=METADATA,
-    status=CONTENT,
     values=STATE_VALUES,
     interrupts=MapOf(ListOf(INTERRUPT)),
     config=_optional(CONFIG, _SCHEMA_JS),
@@ -307,23 +295,19 @@ THREAD = _shape(
 THREAD_TASK = _shape(
     "ThreadTask",
     f"{_SCHEMA_PY} ThreadTask; {_SCHEMA_JS} ThreadTask",
-    id=CONTENT,
-    name=CONTENT,
-    error=CONTENT,
+    "id name error state",
     interrupts=ListOf(INTERRUPT),
     checkpoint=CHECKPOINT,
-    state=CONTENT,
     result=_optional(CONTENT, _SCHEMA_JS),
 )
 
 THREAD_STATE = _shape(
     "ThreadState",
     f"{_SCHEMA_PY} ThreadState; {_SCHEMA_JS} ThreadState",
+    "next created_at",
     values=STATE_VALUES,
-    next=CONTENT,
     checkpoint=CHECKPOINT,
     metadata=CHECKPOINT_METADATA,
-    created_at=CONTENT,
     parent_checkpoint=CHECKPOINT,
     tasks=ListOf(THREAD_TASK),
     interrupts=_optional(ListOf(INTERRUPT), _SCHEMA_PY),
@@ -332,23 +316,15 @@ THREAD_STATE = _shape(
 RUN = _shape(
     "Run",
     f"{_SCHEMA_PY} Run; {_SCHEMA_JS} Run",
-    run_id=CONTENT,
-    thread_id=CONTENT,
-    assistant_id=CONTENT,
-    created_at=CONTENT,
-    updated_at=CONTENT,
-    status=CONTENT,
+    "run_id thread_id assistant_id created_at updated_at status multitask_strategy",
     metadata=METADATA,
-    multitask_strategy=CONTENT,
     cancel_reason=_optional(CONTENT, _SCHEMA_PY),
 )
 
 ITEM = _shape(
     "Item",
     f"{_SCHEMA_PY} Item; {_SCHEMA_JS} Item",
-    namespace=CONTENT,
-    key=CONTENT,
-    value=CONTENT,
+    "namespace key value",
     created_at=Key(CONTENT, _SCHEMA_PY),
     updated_at=Key(CONTENT, _SCHEMA_PY),
     score=_optional(CONTENT, f"{_SCHEMA_PY} SearchItem"),
@@ -357,11 +333,7 @@ ITEM = _shape(
 GRAPH_SCHEMA = _shape(
     "GraphSchema",
     f"{_SCHEMA_PY} GraphSchema; {_SCHEMA_JS} GraphSchema",
-    graph_id=CONTENT,
-    input_schema=CONTENT,
-    output_schema=CONTENT,
-    state_schema=CONTENT,
-    config_schema=CONTENT,
+    "graph_id input_schema output_schema state_schema config_schema",
     context_schema=_optional(CONTENT, _SCHEMA_JS),
 )
 
@@ -373,9 +345,7 @@ ASSISTANT_GRAPH = _shape(
             "GraphNode",
             {
                 "id": Key(CONTENT, _SCHEMA_JS),
-                "name": _optional(CONTENT, _SCHEMA_JS),
-                "data": _optional(CONTENT, _SCHEMA_JS),
-                "metadata": _optional(CONTENT, _SCHEMA_JS),
+                **_optional_content(_SCHEMA_JS, "name data metadata"),
             },
         )
     ),
@@ -385,8 +355,7 @@ ASSISTANT_GRAPH = _shape(
             {
                 "source": Key(CONTENT, _SCHEMA_JS),
                 "target": Key(CONTENT, _SCHEMA_JS),
-                "data": _optional(CONTENT, _SCHEMA_JS),
-                "conditional": _optional(CONTENT, _SCHEMA_JS),
+                **_optional_content(_SCHEMA_JS, "data conditional"),
             },
         )
     ),
@@ -401,20 +370,16 @@ ERROR_BODY = Shape(
 _CHECKPOINT_TASK = _shape(
     "CheckpointTaskPayload",
     f"{_SCHEMA_PY} CheckpointTaskPayload",
-    id=CONTENT,
-    name=CONTENT,
-    state=CONTENT,
-    error=_optional(CONTENT, _SCHEMA_PY),
-    result=_optional(CONTENT, _SCHEMA_PY),
-    interrupts=_optional(CONTENT, _SCHEMA_PY),
+    "id name state",
+    **_optional_content(_SCHEMA_PY, "error result interrupts"),
 )
 CHECKPOINT_PAYLOAD = _shape(
     "CheckpointPayload",
     f"{_SCHEMA_PY} CheckpointPayload",
+    "next",
     config=CONFIG,
     metadata=CHECKPOINT_METADATA,
     values=STATE_VALUES,
-    next=CONTENT,
     parent_config=CONFIG,
     tasks=ListOf(_CHECKPOINT_TASK),
 )
@@ -423,20 +388,15 @@ TASK_PAYLOAD = Shape(
     {
         "id": Key(CONTENT, f"{_SCHEMA_PY} TaskPayload, TaskResultPayload"),
         "name": Key(CONTENT, f"{_SCHEMA_PY} TaskPayload, TaskResultPayload"),
-        "input": _optional(CONTENT, f"{_SCHEMA_PY} TaskPayload"),
-        "triggers": _optional(CONTENT, f"{_SCHEMA_PY} TaskPayload"),
-        "error": _optional(CONTENT, f"{_SCHEMA_PY} TaskResultPayload"),
-        "interrupts": _optional(CONTENT, f"{_SCHEMA_PY} TaskResultPayload"),
-        "result": _optional(CONTENT, f"{_SCHEMA_PY} TaskResultPayload"),
+        **_optional_content(f"{_SCHEMA_PY} TaskPayload", "input triggers"),
+        **_optional_content(f"{_SCHEMA_PY} TaskResultPayload", "error interrupts result"),
     },
 )
 _DEBUG_SOURCE = f"{_SCHEMA_PY} _DebugCheckpointPayload, _DebugTaskPayload, _DebugTaskResultPayload"
 DEBUG_PAYLOAD = _shape(
     "DebugPayload",
     _DEBUG_SOURCE,
-    step=CONTENT,
-    timestamp=CONTENT,
-    type=CONTENT,
+    "step timestamp type",
     payload=Shape(
         "CheckpointPayload | TaskPayload | TaskResultPayload",
         {
@@ -446,7 +406,7 @@ DEBUG_PAYLOAD = _shape(
     ),
 )
 
-RUN_METADATA = _shape("RunMetadataPayload", f"{_SCHEMA_PY} RunMetadataPayload", run_id=CONTENT)
+RUN_METADATA = _shape("RunMetadataPayload", f"{_SCHEMA_PY} RunMetadataPayload", "run_id")
 
 # --- where each applies ------------------------------------------------------------------------
 
@@ -501,7 +461,7 @@ ROUTES: tuple[Route, ...] = (
     _route(
         "POST",
         "/store/namespaces",
-        _shape("ListNamespaceResponse", _SCHEMA_PY, namespaces=CONTENT),
+        _shape("ListNamespaceResponse", _SCHEMA_PY, "namespaces"),
     ),
 )
 """Response bodies by route (paths normalised, ids as placeholders). Run outputs (``/wait``,

@@ -31,8 +31,8 @@ _BODY_EXCERPT_CHARACTERS = 300
 
 # The weather agent offers this tool on every call; vLLM refuses any request with tools unless
 # it was started with --enable-auto-tool-choice and a --tool-call-parser, so the pre-flight
-# offers one too.
-_PROBE_TOOL = {
+# offers one too (and the benchmark's direct calls to the fake LLM the same).
+WEATHER_TOOL: dict[str, Any] = {
     "type": "function",
     "function": {
         "name": "get_weather",
@@ -146,7 +146,7 @@ async def check_model_endpoint(
                 json={
                     "model": model,
                     "messages": [{"role": "user", "content": "hi"}],
-                    "tools": [_PROBE_TOOL],
+                    "tools": [WEATHER_TOOL],
                     "max_tokens": 1,
                     "stream": False,
                 },

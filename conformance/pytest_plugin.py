@@ -485,7 +485,20 @@ def _describe(findings: list[Any]) -> str:
     return "\n".join(lines)
 
 
-class _ScenarioItem(pytest.Item):
+class _ConformanceItem(pytest.Item):
+    """An item of the suite: a failure is reported by its message alone."""
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
+        if isinstance(excinfo.value, ConformanceFailure | CouldNotRun):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        # No domain: pytest would print a rule id's dots as "::".
+        return self.path, None, ""
+
+
+class _ScenarioItem(_ConformanceItem):
     """Judges the findings of its scenario that belong to it."""
 
     @property
@@ -525,15 +538,6 @@ class _ScenarioItem(pytest.Item):
             )
         if failures:
             pytest.xfail("baselined: " + _describe(failures))
-
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
-        if isinstance(excinfo.value, ConformanceFailure | CouldNotRun):
-            return str(excinfo.value)
-        return super().repr_failure(excinfo)
-
-    def reportinfo(self) -> tuple[Path, int | None, str]:
-        # No domain: pytest would print a rule id's dots as "::".
-        return self.path, None, ""
 
 
 class ReplayItem(_ScenarioItem):
@@ -600,7 +604,7 @@ def conformance_snapshot(request: pytest.FixtureRequest, snapshot: Any) -> None:
             )
 
 
-class CapabilityItem(pytest.Item):
+class CapabilityItem(_ConformanceItem):
     def setup(self) -> None:
         result = _session(self.config).result()
         if result.fatal_error:
@@ -615,15 +619,6 @@ class CapabilityItem(pytest.Item):
             raise ConformanceFailure("failed by " + ", ".join(capability.failed_by))
         if capability.status is CapabilityStatus.NOT_TESTED:
             pytest.skip(f"NOT TESTED: {capability.reason}")
-
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
-        if isinstance(excinfo.value, ConformanceFailure | CouldNotRun):
-            return str(excinfo.value)
-        return super().repr_failure(excinfo)
-
-    def reportinfo(self) -> tuple[Path, int | None, str]:
-        # No domain: pytest would print a rule id's dots as "::".
-        return self.path, None, ""
 
 
 # --- the end ------------------------------------------------------------------------------------

@@ -10,6 +10,27 @@ from conformance.scenarios._build import get
 from conformance.scenarios.model import FromJson, NewId, Poll, Request, Scenario
 
 
+def _search_and_count_marked(collection: str) -> tuple[Request, Request]:
+    """Search and count the assistants or threads that carry this run's marker."""
+    marked = {"marker": "{marker}"}
+    return (
+        Request(
+            name="search",
+            method="POST",
+            path=f"/{collection}/search",
+            body={"metadata": marked, "limit": 10},
+        ),
+        Request(
+            name="count", method="POST", path=f"/{collection}/count", body={"metadata": marked}
+        ),
+    )
+
+
+_HISTORY = Request(
+    name="history", method="POST", path="/threads/{thread_id}/history", body={"limit": 10}
+)
+
+
 def _assistants() -> list[Scenario]:
     return [
         Scenario(
@@ -39,18 +60,7 @@ def _assistants() -> list[Scenario]:
                     path="/assistants/{assistant_id}",
                     body={"name": "conformance weather v2", "metadata": {"stage": "updated"}},
                 ),
-                Request(
-                    name="search",
-                    method="POST",
-                    path="/assistants/search",
-                    body={"metadata": {"marker": "{marker}"}, "limit": 10},
-                ),
-                Request(
-                    name="count",
-                    method="POST",
-                    path="/assistants/count",
-                    body={"metadata": {"marker": "{marker}"}},
-                ),
+                *_search_and_count_marked("assistants"),
                 Request(
                     name="versions",
                     method="POST",
@@ -116,25 +126,9 @@ def _threads() -> list[Scenario]:
                     path="/threads/{thread_id}",
                     body={"metadata": {"stage": "updated"}},
                 ),
-                Request(
-                    name="search",
-                    method="POST",
-                    path="/threads/search",
-                    body={"metadata": {"marker": "{marker}"}, "limit": 10},
-                ),
-                Request(
-                    name="count",
-                    method="POST",
-                    path="/threads/count",
-                    body={"metadata": {"marker": "{marker}"}},
-                ),
+                *_search_and_count_marked("threads"),
                 get("state", "/threads/{thread_id}/state"),
-                Request(
-                    name="history",
-                    method="POST",
-                    path="/threads/{thread_id}/history",
-                    body={"limit": 10},
-                ),
+                _HISTORY,
                 Request(
                     name="copy",
                     method="POST",
@@ -180,12 +174,7 @@ def _threads() -> list[Scenario]:
                     },
                 ),
                 get("state", "/threads/{thread_id}/state"),
-                Request(
-                    name="history",
-                    method="POST",
-                    path="/threads/{thread_id}/history",
-                    body={"limit": 10},
-                ),
+                _HISTORY,
             ),
         ),
     ]

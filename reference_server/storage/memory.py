@@ -15,9 +15,11 @@ from reference_server.storage.base import Record, StoredEvent, owner_of
 from reference_server.storage.records import (
     ASSISTANT_SORT_FIELDS,
     THREAD_SORT_FIELDS,
+    assistant_matches,
     contains,
     page,
     sort_records,
+    thread_matches,
     version_of,
     visible_to,
 )
@@ -89,8 +91,7 @@ class MemoryStorage:
             for assistant in self._assistants.values()
             if visible_to(assistant, owner, unowned_visible=True)
             and (graph_id is None or assistant.get("graph_id") == graph_id)
-            and (name is None or name.lower() in str(assistant.get("name") or "").lower())
-            and contains(assistant.get("metadata"), metadata)
+            and assistant_matches(assistant, name=name, metadata=metadata)
         ]
         ordered = sort_records(matching, sort_by, sort_order, ASSISTANT_SORT_FIELDS)
         return _copy(page(ordered, limit, offset)), len(ordered)
@@ -156,8 +157,7 @@ class MemoryStorage:
             if visible_to(thread, owner)
             and (wanted_ids is None or thread["thread_id"] in wanted_ids)
             and (status is None or thread.get("status") == status)
-            and contains(thread.get("metadata"), metadata)
-            and contains(thread.get("values"), values)
+            and thread_matches(thread, metadata=metadata, values=values)
         ]
         ordered = sort_records(matching, sort_by, sort_order, THREAD_SORT_FIELDS)
         return _copy(page(ordered, limit, offset)), len(ordered)

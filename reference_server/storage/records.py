@@ -31,6 +31,19 @@ def contains(container: Any, expected: Record | None) -> bool:
     return all(key in container and container[key] == value for key, value in expected.items())
 
 
+def assistant_matches(assistant: Record, *, name: str | None, metadata: Record | None) -> bool:
+    """The filters of an assistant search that every backend applies in Python: ``name`` is a
+    case-insensitive substring of the assistant's name; ``metadata`` as ``contains``."""
+    if name is not None and name.lower() not in str(assistant.get("name") or "").lower():
+        return False
+    return contains(assistant.get("metadata"), metadata)
+
+
+def thread_matches(thread: Record, *, metadata: Record | None, values: Record | None) -> bool:
+    """The filters of a thread search that every backend applies in Python (``contains``)."""
+    return contains(thread.get("metadata"), metadata) and contains(thread.get("values"), values)
+
+
 def sort_records(
     records: Iterable[Record], sort_by: str, sort_order: str, allowed: Sequence[str]
 ) -> list[Record]:

@@ -14,7 +14,6 @@ import http.server
 import io
 import json
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,6 +28,7 @@ from conformance.compare import Relax
 from conformance.findings import Finding, Severity
 from conformance.live_mode import LIVE_STEP_TIMEOUT_SECONDS, refusing_model_url
 from conformance.processes import free_port
+from conformance.report.results import ScenarioResult
 from conformance.scenarios.model import Request, Scenario
 from conformance.transcript import (
     Chunk,
@@ -105,30 +105,32 @@ async def _runner(scenario: Scenario, base_url: str, **options: Any) -> Transcri
     return _transcript(scenario.name)
 
 
-@pytest.fixture
-def reachable_url() -> Iterator[str]:
-    """A loopback HTTP server that answers anything: a reachable target for the runner."""
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("content-length", "2")
-            self.end_headers()
-            self.wfile.write(b"{}")
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-
-
 def _must(rule: str) -> Finding:
     return Finding(rule=rule, severity=Severity.MUST, message=f"{rule} broken")
+
+
+async def _judge(
+    scenario_name: str, fixtures_dir: Path, runner: Any
+) -> tuple[ScenarioResult, Transcript | None]:
+    """``judge_scenario`` on a target the runner stands in for, with no baseline."""
+    return await check.judge_scenario(
+        _scenario(scenario_name),
+        check.Target(url="http://x", llm_url="http://llm"),
+        fixtures_dir=fixtures_dir,
+        baseline=Baseline(),
+        runner=runner,
+    )
+
+
+def _cut_short(message: str, step: str) -> Any:
+    """A runner whose scenario stops at ``step`` with a transcript of what came before."""
+
+    async def runner(scenario: Scenario, base_url: str, **options: Any) -> Transcript:
+        raise ScenarioError(
+            message, scenario=scenario.name, step=step, transcript=_transcript(scenario.name)
+        )
+
+    return runner
 
 
 # --- parsing and selection ---------------------------------------------------------------------
@@ -178,13 +180,7 @@ def test_relaxation_for_live_llm_and_mapped_graphs() -> None:
 
 
 async def test_missing_fixture_is_an_error_not_a_pass(tmp_path: Path, fake_judge: Any) -> None:
-    result, transcript = await check.judge_scenario(
-        _scenario("absent"),
-        check.Target(url="http://x", llm_url="http://llm"),
-        fixtures_dir=tmp_path,
-        baseline=Baseline(),
-        runner=_runner,
-    )
+    result, transcript = await _judge("absent", tmp_path, _runner)
     assert result.status.value == "error"
     assert "no recorded fixture" in result.error and "--scenario absent" in result.error
     assert transcript is None
@@ -192,21 +188,8 @@ async def test_missing_fixture_is_an_error_not_a_pass(tmp_path: Path, fake_judge
 
 async def test_scenario_cut_short_is_judged_and_fails(fixtures_dir: Path, fake_judge: Any) -> None:
     fake_judge["findings"]["alpha"] = [_must("stream.metadata-first")]
-
-    async def cut_short(scenario: Scenario, base_url: str, **options: Any) -> Transcript:
-        raise ScenarioError(
-            "no complete answer within 1 s",
-            scenario=scenario.name,
-            step="stream",
-            transcript=_transcript(scenario.name),
-        )
-
-    result, _ = await check.judge_scenario(
-        _scenario("alpha"),
-        check.Target(url="http://x", llm_url="http://llm"),
-        fixtures_dir=fixtures_dir,
-        baseline=Baseline(),
-        runner=cut_short,
+    result, _ = await _judge(
+        "alpha", fixtures_dir, _cut_short("no complete answer within 1 s", "stream")
     )
     assert [f.rule for f in result.failures] == [check.INCOMPLETE_RULE, "stream.metadata-first"]
     assert result.failures[0].step == "stream"
@@ -229,21 +212,8 @@ async def test_steps_a_cut_short_scenario_never_sent_are_named_not_counted(
         missing("get_state"),
         missing("next_run"),
     ]
-
-    async def cut_short(scenario: Scenario, base_url: str, **options: Any) -> Transcript:
-        raise ScenarioError(
-            "did not reach 404 within 30 s",
-            scenario=scenario.name,
-            step="run_deleted",
-            transcript=_transcript(scenario.name),
-        )
-
-    result, _ = await check.judge_scenario(
-        _scenario("alpha"),
-        check.Target(url="http://x", llm_url="http://llm"),
-        fixtures_dir=fixtures_dir,
-        baseline=Baseline(),
-        runner=cut_short,
+    result, _ = await _judge(
+        "alpha", fixtures_dir, _cut_short("did not reach 404 within 30 s", "run_deleted")
     )
     assert [f.rule for f in result.failures] == [check.INCOMPLETE_RULE, "replay.status"]
     assert result.failures[0].step == "run_deleted"
@@ -257,13 +227,7 @@ async def test_a_judge_that_raises_is_reported_as_a_suite_error(
         raise KeyError("boom")
 
     monkeypatch.setattr(check, "judge_transcript", broken_judge)
-    result, _ = await check.judge_scenario(
-        _scenario("alpha"),
-        check.Target(url="http://x", llm_url="http://llm"),
-        fixtures_dir=fixtures_dir,
-        baseline=Baseline(),
-        runner=_runner,
-    )
+    result, _ = await _judge("alpha", fixtures_dir, _runner)
     assert result.status.value == "error"
     assert "KeyError: 'boom'" in result.error
 
@@ -274,13 +238,7 @@ async def test_an_unforeseen_runner_failure_is_a_suite_error(
     async def crashes(scenario: Scenario, base_url: str, **options: Any) -> Transcript:
         raise RuntimeError("client bug")
 
-    result, transcript = await check.judge_scenario(
-        _scenario("alpha"),
-        check.Target(url="http://x", llm_url="http://llm"),
-        fixtures_dir=fixtures_dir,
-        baseline=Baseline(),
-        runner=crashes,
-    )
+    result, transcript = await _judge("alpha", fixtures_dir, crashes)
     assert result.status.value == "error"
     assert "RuntimeError: client bug" in result.error
     assert transcript is None
@@ -524,16 +482,12 @@ def test_cli_full_run_writes_every_report(
     monkeypatch.setattr("conformance.client.run_scenario", runner)
     fake_judge["findings"] = {"beta": [_must("stream.metadata-first")]}
     paths = {name: tmp_path / name for name in ("r.json", "j.xml", "m.md", "base.txt")}
+    target = ("--target", reachable_url, "--llm-url", "http://127.0.0.1:1/v1")
+    options = ("--fixtures", str(fixtures_dir), "--header", "Authorization: Bearer t")
     code, out = _cli(
         capsys,
-        "--target",
-        reachable_url,
-        "--llm-url",
-        "http://127.0.0.1:1/v1",
-        "--fixtures",
-        str(fixtures_dir),
-        "--header",
-        "Authorization: Bearer t",
+        *target,
+        *options,
         "--report-json",
         str(paths["r.json"]),
         "--junit",
@@ -551,19 +505,7 @@ def test_cli_full_run_writes_every_report(
     assert "| beta | runs | FAIL |" in paths["m.md"].read_text()
     assert paths["base.txt"].read_text().splitlines()[-1] == "beta::stream.metadata-first"
     # the written baseline turns that run green
-    code, out = _cli(
-        capsys,
-        "--target",
-        reachable_url,
-        "--llm-url",
-        "http://127.0.0.1:1/v1",
-        "--fixtures",
-        str(fixtures_dir),
-        "--header",
-        "Authorization: Bearer t",
-        "--baseline",
-        str(paths["base.txt"]),
-    )
+    code, out = _cli(capsys, *target, *options, "--baseline", str(paths["base.txt"]))
     assert code == 0, out
     assert io.StringIO(out).read().count("CONFORMANT") == 1
 

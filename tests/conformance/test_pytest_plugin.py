@@ -7,11 +7,7 @@ summary, and staying silent without ``--conformance-target``.
 
 from __future__ import annotations
 
-import http.server
-import threading
 import xml.etree.ElementTree as ElementTree
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
@@ -62,25 +58,6 @@ check.judge_transcript = judge
 client.run_scenario = run_scenario
 plugin._catalogue_rule_ids = lambda: ["stream.metadata-first", "stream.no-end"]
 """
-
-
-@pytest.fixture
-def reachable_url() -> Iterator[str]:
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("content-length", "0")
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
 
 
 @pytest.fixture

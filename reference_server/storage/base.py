@@ -3,8 +3,8 @@
 Everything the server keeps — assistants, threads, runs, the events of each run's stream (for
 join and ``Last-Event-ID`` replay), store items — goes through ``Storage``. The embedded default
 keeps it all in one SQLite file together with the LangGraph checkpoints, so a restart loses
-nothing; ``--in-memory`` keeps it in process. A Postgres backend would implement this same
-protocol.
+nothing; ``--in-memory`` keeps it in process; ``--database postgresql://...`` keeps it in Postgres,
+shared by several workers. SQLite and Postgres share one SQL record store (``sql.py``).
 
 Records are plain JSON-ready dicts shaped as the API returns them (``created_at`` etc. are
 ISO-8601 strings), so routes serialise them without a mapping layer. ``owner`` is the

@@ -5,11 +5,10 @@ SSE, ``\\n`` for JSON), not reset by events, as ``langgraph dev`` does.
 
 An SSE body reads an ``EventSource``: a run's live log hands over its cursor directly; any other
 stream of events (stored ones, another worker's, a thread's) comes as an async iterator that one
-task drains.
-Whatever the source has ready when the response looks is written in one piece: one write per
-event while the client keeps up, several events in one write when it is behind (the bytes are
-the same; only where the writes split moves). The heartbeat is one timer per stream that wakes
-the same waiter as new events do.
+task drains. Whatever the source has ready when the response looks is written in one piece: one
+write per event while the client keeps up, several events in one write when it is behind (the
+bytes are the same; only where the writes split moves). The heartbeat is one timer per stream
+that wakes the same waiter as new events do.
 """
 
 from __future__ import annotations

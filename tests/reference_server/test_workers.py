@@ -126,9 +126,14 @@ async def _wait_for_human(client: httpx.AsyncClient, thread_id: str, text: str) 
 
 
 async def _stream(
-    client: httpx.AsyncClient, path: str, headers: dict[str, str] | None = None
+    client: httpx.AsyncClient,
+    path: str,
+    headers: dict[str, str] | None = None,
+    *,
+    body: dict[str, Any] | None = None,
 ) -> list[tuple[str | None, str, Any]]:
-    async with client.stream("GET", path, headers=headers) as response:
+    method = "GET" if body is None else "POST"
+    async with client.stream(method, path, headers=headers, json=body) as response:
         assert response.status_code == 200
         body = await response.aread()
     parsed = parse_stream(body)
@@ -211,15 +216,9 @@ async def test_deleting_the_thread_on_worker_b_ends_the_run_streaming_on_worker_
     thread_id = await _new_thread(worker_a)
     body = {"assistant_id": "agent", "input": _input("hello delay:400"), "stream_mode": "values"}
 
-    async def stream_on_a() -> list[tuple[str | None, str, Any]]:
-        async with worker_a.stream("POST", f"/threads/{thread_id}/runs/stream", json=body) as r:
-            assert r.status_code == 200
-            return [
-                (event.id, event.event, json.loads(event.data))
-                for event in parse_stream(await r.aread()).events
-            ]
-
-    streaming = asyncio.create_task(stream_on_a())
+    streaming = asyncio.create_task(
+        _stream(worker_a, f"/threads/{thread_id}/runs/stream", body=body)
+    )
     await _wait_for_human(worker_b, thread_id, "hello delay:400")
     deleted = await worker_b.delete(f"/threads/{thread_id}")
     assert deleted.status_code == 204, deleted.text

@@ -135,8 +135,8 @@ async def _stream(
     method = "GET" if body is None else "POST"
     async with client.stream(method, path, headers=headers, json=body) as response:
         assert response.status_code == 200
-        body = await response.aread()
-    parsed = parse_stream(body)
+        raw = await response.aread()
+    parsed = parse_stream(raw)
     return [(event.id, event.event, json.loads(event.data)) for event in parsed.events]
 
 

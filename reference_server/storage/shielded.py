@@ -1,9 +1,9 @@
-"""Checkpoint writes that finish even when their caller is cancelled, mixed into each SQL
-backend's LangGraph checkpointer (each backend's store shields its batches likewise).
+"""Checkpoint writes that finish even when their caller is cancelled, mixed into the Postgres
+backend's LangGraph checkpointer (its store shields its batches likewise).
 
 A run being cancelled must keep the checkpoints it reached; and cut between its INSERT and its
-COMMIT, a library write would leave its connection inside an open transaction (on SQLite,
-holding the file's write lock, so every other writer would wait on it).
+COMMIT, a library write would leave its pooled connection inside an open transaction. SQLite's
+writes need none of this: they hold no ``await`` (``sqlite.py``).
 """
 
 from __future__ import annotations

@@ -1,36 +1,41 @@
 """The embedded default: one SQLite file holding assistants, their versions, threads, runs,
-run stream events, store items (``AsyncSqliteStore``) and checkpoints (``AsyncSqliteSaver``),
-so a restart loses nothing.
+run stream events, store items and checkpoints, so a restart loses nothing.
 
-One connection and one lock serve all three: ours, the checkpointer and the store. Every
-statement runs under the lock, each write in a transaction of its own, so no two transactions
-ever contend for the file and ``database is locked`` cannot happen inside the process (with
-three connections in WAL mode it did, under load: a connection holding a read snapshot cannot
-upgrade it to a write once another has committed, and SQLite answers that at once, without
-waiting). Measured against that layout, one connection was also the faster one
-(docs/benchmarks.md). The records and their SQL are the SQL backends' shared ones
-(``sql.py``).
+Every statement runs on the event loop's own thread, through one ``sqlite3`` connection that
+ours, the checkpointer (``SqliteSaver``) and the store (``SqliteStore``) share. A transaction
+is a plain function call with no ``await`` inside, so no two transactions ever interleave:
+``database is locked`` cannot happen inside the process, and a run cancelled mid-write
+cannot leave a transaction open. The alternative, ``aiosqlite``'s thread with one hop there and
+back per statement, made every statement wait for the busy loop to hand over the GIL and the
+transactions queue behind each other: at 50 streams the server did 0.6x the runs/s of its
+in-memory mode (docs/benchmarks.md). A statement here takes microseconds (WAL,
+``synchronous=NORMAL``: a commit does not wait for the disk).
+
+The records and their SQL are the SQL backends' shared ones (``sql.py``).
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import Iterable, Sequence
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
-from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
-from langgraph.store.base import BaseStore, Op, Result
-from langgraph.store.sqlite.aio import AsyncSqliteStore
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import (
+    ChannelVersions,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+)
+from langgraph.checkpoint.sqlite import SqliteSaver
+from langgraph.store.base import Op, Result
+from langgraph.store.sqlite import SqliteStore
 
-from reference_server.storage.shielded import ShieldedCheckpointWrites
 from reference_server.storage.sql import SqlDialect, SqlRecordStore, Statement
 
-_LOGGER = logging.getLogger(__name__)
-# Only another process on the same file can hold the lock now; wait for it rather than fail.
+# Only another process on the same file can hold its write lock (a second server, a tool);
+# the loop waits for it rather than fail the write.
 _BUSY_TIMEOUT_MILLISECONDS = 30_000
 
 _DIALECT = SqlDialect(placeholder="?", binary_type="BLOB", array_parameters=False)
@@ -40,79 +45,104 @@ class SqliteStorage(SqlRecordStore):
     def __init__(self, path: Path) -> None:
         super().__init__(_DIALECT)
         self.path = Path(path)
-        self._connection: aiosqlite.Connection | None = None
+        self._connection: sqlite3.Connection | None = None
         # Set by open(); the protocol types them as the base classes.
-        self.checkpointer: BaseCheckpointSaver[Any] = None  # type: ignore[assignment]
-        self.store: BaseStore = None  # type: ignore[assignment]
-        self._lock = asyncio.Lock()
+        self.checkpointer: _LoopSqliteSaver = None  # type: ignore[assignment]
+        self.store: _LoopSqliteStore = None  # type: ignore[assignment]
 
     # lifecycle --------------------------------------------------------------------------
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._connection = await _connect(self.path)
-        async with self._lock:
-            await self._connection.executescript(";\n".join(_DIALECT.schema()) + ";")
-            await self._connection.commit()
-        checkpointer = _ShieldedSqliteSaver(self._connection)
-        store = _ShieldedSqliteStore(self._connection)
-        # Both libraries serialise their statements with a lock of their own; sharing ours
-        # makes every statement on the one connection take turns, transactions included.
-        checkpointer.lock = self._lock
-        store.lock = self._lock
-        await checkpointer.setup()
-        await store.setup()
-        async with self._lock:
-            # The store's migrations expect an autocommit connection: commit what they wrote.
-            await self._connection.commit()
+        connection = _connect(self.path)
+        with connection:
+            connection.executescript(";\n".join(_DIALECT.schema()) + ";")
+        checkpointer = _LoopSqliteSaver(connection)
+        store = _LoopSqliteStore(connection)
+        checkpointer.setup()
+        store.setup()
+        # The store's migrations expect an autocommit connection: commit what they wrote.
+        connection.commit()
+        self._connection = connection
         self.checkpointer = checkpointer
         self.store = store
 
     async def close(self) -> None:
         if self._connection is not None:
-            async with self._lock:
-                await self._connection.close()
+            self._connection.close()
         self._connection = None
 
     @property
-    def _db(self) -> aiosqlite.Connection:
+    def _db(self) -> sqlite3.Connection:
         if self._connection is None:
             raise RuntimeError(f"SqliteStorage({self.path}) is not open")
         return self._connection
 
     async def _run_transaction(self, statements: list[Statement]) -> None:
         database = self._db
-        async with self._lock:
-            if database.in_transaction:
-                # Only a library statement that failed between its implicit BEGIN and its
-                # COMMIT leaves one open (nothing else runs while we hold the lock).
-                _LOGGER.warning("rolling back a transaction a failed statement left open")
-                await database.rollback()
-            await database.execute("BEGIN IMMEDIATE")
-            try:
-                for sql, parameters in statements:
-                    await database.execute(sql, parameters)
-            except BaseException:
-                await database.rollback()
-                raise
-            await database.commit()
+        database.execute("BEGIN IMMEDIATE")
+        try:
+            for sql, parameters in statements:
+                database.execute(sql, parameters)
+        except BaseException:
+            database.rollback()
+            raise
+        database.commit()
 
     async def _fetch(self, sql: str, parameters: Sequence[Any]) -> list[Sequence[Any]]:
-        database = self._db
-        async with self._lock, database.execute(sql, parameters) as cursor:
-            return list(await cursor.fetchall())
+        return self._db.execute(sql, parameters).fetchall()
 
 
-class _ShieldedSqliteSaver(ShieldedCheckpointWrites, AsyncSqliteSaver):
-    """Checkpoint writes that finish even when the run writing them is cancelled (see
-    ``shielded.py``)."""
+class _LoopSqliteSaver(SqliteSaver):
+    """LangGraph's SQLite checkpointer, its async methods answered by its synchronous ones
+    on the loop's thread (see the module's docstring)."""
+
+    async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        return self.get_tuple(config)
+
+    async def alist(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[CheckpointTuple]:
+        # Read whole before the first yield: ``list`` holds the connection's lock and a cursor
+        # while it yields, and the consumer may await between items.
+        for checkpoint in list(self.list(config, filter=filter, before=before, limit=limit)):
+            yield checkpoint
+
+    async def aput(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        return self.put(config, checkpoint, metadata, new_versions)
+
+    async def aput_writes(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> None:
+        self.put_writes(config, writes, task_id, task_path)
+
+    async def adelete_thread(self, thread_id: str) -> None:
+        self.delete_thread(thread_id)
+
+    async def aget_delta_channel_history(self, *args: Any, **kwargs: Any) -> Any:
+        return self.get_delta_channel_history(*args, **kwargs)
 
 
-class _ShieldedSqliteStore(AsyncSqliteStore):
-    """Store batches that finish even when their caller is cancelled (see ``shielded.py``),
-    and searches in the order items were written, as langgraph dev lists them."""
+class _LoopSqliteStore(SqliteStore):
+    """LangGraph's SQLite store, answered on the loop's thread, searching in the order items
+    were written, as langgraph dev lists them."""
 
     async def abatch(self, ops: Iterable[Op]) -> list[Result]:
-        return await asyncio.shield(super().abatch(list(ops)))
+        return self.batch(ops)
 
     def _prepare_batch_PUT_queries(self, put_ops: Any) -> Any:
         # An update keeps the item's place (its rowid), as langgraph dev's store does: the
@@ -148,11 +178,11 @@ _LIBRARY_SEARCH_ORDER = " ORDER BY updated_at DESC"
 _WRITTEN_ORDER = " ORDER BY rowid ASC"
 
 
-async def _connect(path: Path) -> aiosqlite.Connection:
+def _connect(path: Path) -> sqlite3.Connection:
     # sqlite3's default transaction handling, as the checkpointer expects (it commits itself);
     # ours and the store's open their transactions explicitly.
-    connection = await aiosqlite.connect(str(path))
-    await connection.execute("PRAGMA journal_mode=WAL")
-    await connection.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MILLISECONDS}")
-    await connection.execute("PRAGMA synchronous=NORMAL")
+    connection = sqlite3.connect(str(path), check_same_thread=False)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MILLISECONDS}")
+    connection.execute("PRAGMA synchronous=NORMAL")
     return connection

@@ -13,15 +13,22 @@ tens of microseconds (WAL, ``synchronous=NORMAL``: it does not wait for the disk
 automatic checkpoint, once every ~4 MB written, does, and holds the loop for a few milliseconds
 (on the development machine: median commit 40 us, p99 140 us, the slowest 10 ms of 20,000).
 
+A graph's synchronous node runs in a worker thread, and may call the store's (or the
+checkpointer's) synchronous methods there: those calls are handed to the loop and waited for,
+as LangGraph's async SQLite classes do, so that no statement ever runs beside a transaction.
+
 The records and their SQL are the SQL backends' shared ones (``sql.py``).
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+import threading
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import (
@@ -42,6 +49,8 @@ _BUSY_TIMEOUT_MILLISECONDS = 30_000
 
 _DIALECT = SqlDialect(placeholder="?", binary_type="BLOB", array_parameters=False)
 
+_Result = TypeVar("_Result")
+
 
 class SqliteStorage(SqlRecordStore):
     def __init__(self, path: Path) -> None:
@@ -58,8 +67,9 @@ class SqliteStorage(SqlRecordStore):
         connection = _connect(self.path)
         with connection:
             connection.executescript(";\n".join(_DIALECT.schema()) + ";")
-        checkpointer = _LoopSqliteSaver(connection)
-        store = _LoopSqliteStore(connection)
+        loop = _LoopThread(asyncio.get_running_loop(), threading.get_ident())
+        checkpointer = _LoopSqliteSaver(connection, loop)
+        store = _LoopSqliteStore(connection, loop)
         checkpointer.setup()
         store.setup()
         # The store's migrations expect an autocommit connection: commit what they wrote.
@@ -94,10 +104,83 @@ class SqliteStorage(SqlRecordStore):
         return self._db.execute(sql, parameters).fetchall()
 
 
-class _LoopSqliteSaver(SqliteSaver):
-    """LangGraph's SQLite checkpointer, its async methods answered by its synchronous ones
-    on the loop's thread (see the module's docstring)."""
+class _LoopThread:
+    """The loop the connection belongs to, and its thread: where every statement runs."""
 
+    def __init__(self, loop: asyncio.AbstractEventLoop, thread_id: int) -> None:
+        self._loop = loop
+        self._thread_id = thread_id
+
+    def call(self, function: Callable[[], _Result]) -> _Result:
+        """``function()`` run on the loop's thread: at once there, or handed to the loop and
+        waited for from any other thread."""
+        if threading.get_ident() == self._thread_id:
+            return function()
+
+        async def on_loop() -> _Result:
+            return function()
+
+        return asyncio.run_coroutine_threadsafe(on_loop(), self._loop).result()
+
+
+class _LoopSqliteSaver(SqliteSaver):
+    """LangGraph's SQLite checkpointer, answered on the loop's thread (see the module's
+    docstring): its async methods by its synchronous ones, its synchronous ones by way of the
+    loop when called from another thread."""
+
+    def __init__(self, connection: sqlite3.Connection, loop: _LoopThread) -> None:
+        super().__init__(connection)
+        self._loop_thread = loop
+
+    # synchronous, from any thread -------------------------------------------------------
+    def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        return self._loop_thread.call(functools.partial(SqliteSaver.get_tuple, self, config))
+
+    def list(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> Iterator[CheckpointTuple]:
+        # Read whole: the library's generator holds its lock and a cursor between items.
+        read = functools.partial(
+            SqliteSaver.list, self, config, filter=filter, before=before, limit=limit
+        )
+        return iter(self._loop_thread.call(lambda: [*read()]))
+
+    def put(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        return self._loop_thread.call(
+            functools.partial(SqliteSaver.put, self, config, checkpoint, metadata, new_versions)
+        )
+
+    def put_writes(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> None:
+        self._loop_thread.call(
+            functools.partial(SqliteSaver.put_writes, self, config, writes, task_id, task_path)
+        )
+
+    def delete_thread(self, thread_id: str) -> None:
+        self._loop_thread.call(functools.partial(SqliteSaver.delete_thread, self, thread_id))
+
+    def get_delta_channel_history(self, *args: Any, **kwargs: Any) -> Any:
+        return self._loop_thread.call(
+            functools.partial(SqliteSaver.get_delta_channel_history, self, *args, **kwargs)
+        )
+
+    # asynchronous, on the loop ----------------------------------------------------------
     async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         return self.get_tuple(config)
 
@@ -109,9 +192,7 @@ class _LoopSqliteSaver(SqliteSaver):
         before: RunnableConfig | None = None,
         limit: int | None = None,
     ) -> AsyncIterator[CheckpointTuple]:
-        # Read whole before the first yield: ``list`` holds the connection's lock and a cursor
-        # while it yields, and the consumer may await between items.
-        for checkpoint in list(self.list(config, filter=filter, before=before, limit=limit)):
+        for checkpoint in self.list(config, filter=filter, before=before, limit=limit):
             yield checkpoint
 
     async def aput(
@@ -140,8 +221,15 @@ class _LoopSqliteSaver(SqliteSaver):
 
 
 class _LoopSqliteStore(SqliteStore):
-    """LangGraph's SQLite store, answered on the loop's thread, searching in the order items
-    were written, as langgraph dev lists them."""
+    """LangGraph's SQLite store, answered on the loop's thread like the checkpointer,
+    searching in the order items were written, as langgraph dev lists them."""
+
+    def __init__(self, connection: sqlite3.Connection, loop: _LoopThread) -> None:
+        super().__init__(connection)
+        self._loop_thread = loop
+
+    def batch(self, ops: Iterable[Op]) -> list[Result]:
+        return self._loop_thread.call(functools.partial(SqliteStore.batch, self, list(ops)))
 
     async def abatch(self, ops: Iterable[Op]) -> list[Result]:
         return self.batch(ops)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
@@ -43,6 +44,7 @@ from langgraph.store.sqlite import SqliteStore
 
 from reference_server.storage.sql import SqlDialect, SqlRecordStore, Statement
 
+_LOGGER = logging.getLogger(__name__)
 # Only another process on the same file can hold its write lock (a second server, a tool);
 # the loop waits for it rather than fail the write.
 _BUSY_TIMEOUT_MILLISECONDS = 30_000
@@ -91,6 +93,11 @@ class SqliteStorage(SqlRecordStore):
 
     async def _run_transaction(self, statements: list[Statement]) -> None:
         database = self._db
+        if database.in_transaction:
+            # Only a library statement that failed between its implicit BEGIN and its COMMIT
+            # could leave one open; it must not swallow this write.
+            _LOGGER.warning("rolling back a transaction a failed statement left open")
+            database.rollback()
         database.execute("BEGIN IMMEDIATE")
         try:
             for sql, parameters in statements:

@@ -61,3 +61,14 @@ async def test_async_calls_run_on_the_loop_without_a_thread_hop(storage: SqliteS
         {"configurable": {"thread_id": "t", "checkpoint_ns": ""}}, empty_checkpoint(), {}, {}
     )
     assert threads and set(threads) == {threading.get_ident()}
+
+
+async def test_a_transaction_left_open_does_not_block_the_next_write(
+    storage: SqliteStorage,
+) -> None:
+    # As a library statement that failed after its implicit BEGIN would leave it.
+    storage._db.execute("INSERT INTO rs_threads (thread_id, data) VALUES ('left', x'7b7d')")
+    assert storage._db.in_transaction
+    await storage.put_thread({"thread_id": "t", "metadata": {}, "status": "idle"})
+    assert await storage.get_thread("t", None) is not None
+    assert await storage.get_thread("left", None) is None

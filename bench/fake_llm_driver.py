@@ -65,9 +65,10 @@ class FakeLlmDriver(PooledHttpClient):
     ) -> tuple[SseTally, str | None]:
         """Streams one completion into a tally; the second value says what went wrong."""
         tally_reader = SseTally(openai_token, keep_data=keep_data)
-        async with self.client.stream(
-            "POST", self.llm_url + "/chat/completions", json=request
-        ) as response:
+        async with (
+            self.stream_client() as client,
+            client.stream("POST", self.llm_url + "/chat/completions", json=request) as response,
+        ):
             if response.status_code != 200:
                 text = (await response.aread())[:_ERROR_BODY_LIMIT]
                 return tally_reader, f"HTTP {response.status_code}: {text.decode(errors='replace')}"
@@ -160,12 +161,15 @@ class FakeLlmDriver(PooledHttpClient):
         request = self._request([{"role": "user", "content": workload.prompt}], with_tools=False)
 
         async def open_one(index: int, stream: HeldStream) -> str:
-            async with self.client.stream(
-                "POST",
-                self.llm_url + "/chat/completions",
-                json=request,
-                timeout=httpx.Timeout(None, connect=30.0),
-            ) as response:
+            async with (
+                self.stream_client() as client,
+                client.stream(
+                    "POST",
+                    self.llm_url + "/chat/completions",
+                    json=request,
+                    timeout=httpx.Timeout(None, connect=30.0),
+                ) as response,
+            ):
                 if response.status_code != 200:
                     text = (await response.aread())[:_ERROR_BODY_LIMIT]
                     return f"HTTP {response.status_code}: {text.decode(errors='replace')}"

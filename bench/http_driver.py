@@ -119,19 +119,22 @@ class LangGraphHttpDriver(PooledHttpClient):
         tally_reader = SseTally(langgraph_token)
         started = time.perf_counter()
         try:
-            async with asyncio.timeout(self.run_timeout):
-                async with self.client.stream(
+            async with (
+                asyncio.timeout(self.run_timeout),
+                self.stream_client() as client,
+                client.stream(
                     "POST", path, json=body, headers={"accept": "text/event-stream"}
-                ) as response:
-                    if response.status_code != 200:
-                        text = (await response.aread())[:_ERROR_BODY_LIMIT]
-                        return RunSample(
-                            ok=False,
-                            latency=time.perf_counter() - started,
-                            error=f"HTTP {response.status_code}: {text.decode(errors='replace')}",
-                        )
-                    async for chunk in response.aiter_raw():
-                        tally_reader.feed(chunk, time.perf_counter() - started)
+                ) as response,
+            ):
+                if response.status_code != 200:
+                    text = (await response.aread())[:_ERROR_BODY_LIMIT]
+                    return RunSample(
+                        ok=False,
+                        latency=time.perf_counter() - started,
+                        error=f"HTTP {response.status_code}: {text.decode(errors='replace')}",
+                    )
+                async for chunk in response.aiter_raw():
+                    tally_reader.feed(chunk, time.perf_counter() - started)
         except TimeoutError:
             return _failed(started, f"no end of stream within {self.run_timeout:.0f} s")
         except httpx.HTTPError as http_error:
@@ -171,14 +174,17 @@ class LangGraphHttpDriver(PooledHttpClient):
         async def open_one(index: int, stream: HeldStream) -> str:
             tally_reader = SseTally(langgraph_token)
             started = time.perf_counter()
-            async with self.client.stream(
-                "POST",
-                self._stream_path(threads[index]),
-                json=body,
-                headers={"accept": "text/event-stream"},
-                # Held streams may be quiet for long: only heartbeats keep them busy.
-                timeout=httpx.Timeout(None, connect=30.0),
-            ) as response:
+            async with (
+                self.stream_client() as client,
+                client.stream(
+                    "POST",
+                    self._stream_path(threads[index]),
+                    json=body,
+                    headers={"accept": "text/event-stream"},
+                    # Held streams may be quiet for long: only heartbeats keep them busy.
+                    timeout=httpx.Timeout(None, connect=30.0),
+                ) as response,
+            ):
                 if response.status_code != 200:
                     text = (await response.aread())[:_ERROR_BODY_LIMIT]
                     return f"HTTP {response.status_code}: {text.decode(errors='replace')}"

@@ -6,7 +6,8 @@ response it closes, walks all the connections it holds and polls each idle one's
 profile): at 50 and 100 concurrent streams on one pool the load generator spent a median 16-21
 ms of CPU per run (up to 52), and took that from the two cores it shares with the server it
 measures. Each stream borrows a client of one connection instead and gives it back for the
-next stream: 5-10 ms per run (docs/benchmarks.md, "The load generator").
+next stream: 5-10 ms per run (docs/benchmarks.md, "The load generator was taking the
+server's CPU").
 """
 
 from __future__ import annotations

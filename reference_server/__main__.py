@@ -17,6 +17,7 @@ from pathlib import Path
 from reference_server.settings import (
     DEFAULT_DATABASE_PATH,
     DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_WRITE_INTERVAL_SECONDS,
     SETTINGS_ENVIRONMENT_VARIABLE,
     AuthSettings,
     Settings,
@@ -53,6 +54,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--max-concurrent-runs", type=int, default=4, help="per worker")
     parser.add_argument("--heartbeat-seconds", type=float, default=5.0)
+    parser.add_argument(
+        "--write-interval-seconds",
+        type=float,
+        default=DEFAULT_WRITE_INTERVAL_SECONDS,
+        help="once a stream has written a burst, write it at most once per interval, "
+        "packing the events that arrived meanwhile (0: write every event at once; "
+        "default: %(default)s)",
+    )
     parser.add_argument("--max-body-bytes", type=int, default=DEFAULT_MAX_BODY_BYTES)
     parser.add_argument(
         "--cors-allow-origin",
@@ -85,6 +94,7 @@ def settings_from_arguments(arguments: argparse.Namespace) -> Settings:
         workers=arguments.workers,
         max_concurrent_runs=arguments.max_concurrent_runs,
         heartbeat_seconds=arguments.heartbeat_seconds,
+        write_interval_seconds=arguments.write_interval_seconds,
         max_body_bytes=arguments.max_body_bytes,
         cors_allow_origins=tuple(arguments.cors_allow_origins or ("*",)),
         auth=AuthSettings(

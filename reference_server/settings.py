@@ -15,6 +15,7 @@ DEFAULT_DATABASE_PATH = Path(".reference_server") / "state.sqlite"
 POSTGRES_URL_PREFIXES = ("postgresql://", "postgres://")
 # Quart's own default; large enough for long conversations sent as run input.
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
+DEFAULT_WRITE_INTERVAL_SECONDS = 0.004
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +47,9 @@ class Settings:
     """Worker processes serving one port; more than one needs ``database_url``."""
     max_concurrent_runs: int = 4
     heartbeat_seconds: float = 5.0
+    write_interval_seconds: float = DEFAULT_WRITE_INTERVAL_SECONDS
+    """Once a stream has written a burst, it writes at most once per interval (0: every event
+    at once). The bytes are the same; see ``streaming.response``."""
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     cors_allow_origins: tuple[str, ...] = ("*",)
     auth: AuthSettings = field(default_factory=AuthSettings)
@@ -57,6 +61,11 @@ class Settings:
             )
         if self.heartbeat_seconds <= 0:
             raise ValueError(f"heartbeat_seconds must be positive, got {self.heartbeat_seconds}")
+        if not 0 <= self.write_interval_seconds < self.heartbeat_seconds:
+            raise ValueError(
+                "write_interval_seconds must be at least 0 and shorter than the heartbeat, got "
+                f"{self.write_interval_seconds}"
+            )
         if self.max_body_bytes < 1:
             raise ValueError(f"max_body_bytes must be positive, got {self.max_body_bytes}")
         if self.database_url is not None and not is_postgres_url(self.database_url):
@@ -98,6 +107,7 @@ def settings_to_json(settings: Settings) -> str:
             "workers": settings.workers,
             "max_concurrent_runs": settings.max_concurrent_runs,
             "heartbeat_seconds": settings.heartbeat_seconds,
+            "write_interval_seconds": settings.write_interval_seconds,
             "max_body_bytes": settings.max_body_bytes,
             "cors_allow_origins": list(settings.cors_allow_origins),
             "auth": {
@@ -125,6 +135,7 @@ def settings_from_json(text: str) -> Settings:
         workers=int(data.get("workers", 1)),
         max_concurrent_runs=int(data["max_concurrent_runs"]),
         heartbeat_seconds=float(data["heartbeat_seconds"]),
+        write_interval_seconds=float(data["write_interval_seconds"]),
         max_body_bytes=int(data["max_body_bytes"]),
         cors_allow_origins=tuple(data["cors_allow_origins"]),
         auth=AuthSettings(

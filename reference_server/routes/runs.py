@@ -105,6 +105,10 @@ def _heartbeat_seconds() -> float:
     return context.settings().heartbeat_seconds
 
 
+def _write_interval() -> float:
+    return context.settings().write_interval_seconds
+
+
 async def _visible_thread(thread_id: str) -> Record:
     thread = await context.storage().get_thread(thread_id, context.current_owner())
     if thread is None:
@@ -198,6 +202,7 @@ def _stream_created(handle: RunHandle, *, stateless: bool) -> Response:
         handle.log.cursor(0),
         include_ids=handle.body.stream_resumable,
         heartbeat_seconds=_heartbeat_seconds(),
+        write_interval=_write_interval(),
         on_disconnect=_cancel_callback(handle, handle.body.on_disconnect == "cancel"),
     )
     return _sse_response(
@@ -421,6 +426,7 @@ async def join_run_stream(thread_id: str, run_id: str) -> Response:
         source,
         include_ids=include_ids,
         heartbeat_seconds=_heartbeat_seconds(),
+        write_interval=_write_interval(),
         on_disconnect=on_disconnect,
     )
     return _sse_response(body, headers)
@@ -434,7 +440,12 @@ async def stream_thread(thread_id: str) -> Response:
     parse_query(ThreadStreamQuery, list_fields=("stream_mode",))
     await _visible_thread(thread_id)
     feed = ThreadEventFeed(context.run_manager(), thread_id, _last_event_id())
-    body = sse_body(feed.events(), include_ids=True, heartbeat_seconds=_heartbeat_seconds())
+    body = sse_body(
+        feed.events(),
+        include_ids=True,
+        heartbeat_seconds=_heartbeat_seconds(),
+        write_interval=_write_interval(),
+    )
     # langgraph dev names no run here: no Location, no Content-Location.
     return _sse_response(body, {})
 

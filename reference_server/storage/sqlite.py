@@ -33,13 +33,14 @@ from typing import Any, TypeVar
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import (
+    BaseCheckpointSaver,
     ChannelVersions,
     Checkpoint,
     CheckpointMetadata,
     CheckpointTuple,
 )
 from langgraph.checkpoint.sqlite import SqliteSaver
-from langgraph.store.base import Op, Result
+from langgraph.store.base import BaseStore, Op, Result
 from langgraph.store.sqlite import SqliteStore
 
 from reference_server.storage.sql import SqlDialect, SqlRecordStore, Statement
@@ -59,9 +60,9 @@ class SqliteStorage(SqlRecordStore):
         super().__init__(_DIALECT)
         self.path = Path(path)
         self._connection: sqlite3.Connection | None = None
-        # Set by open(); the protocol types them as the base classes.
-        self.checkpointer: _LoopSqliteSaver = None  # type: ignore[assignment]
-        self.store: _LoopSqliteStore = None  # type: ignore[assignment]
+        # Set by open().
+        self.checkpointer: BaseCheckpointSaver[Any] = None  # type: ignore[assignment]
+        self.store: BaseStore = None  # type: ignore[assignment]
 
     # lifecycle --------------------------------------------------------------------------
     async def open(self) -> None:

@@ -95,6 +95,8 @@ class RunEventLog:
         if self._closed:
             return
         self._closed = True
+        for cursor in self._cursors:
+            cursor.ended.set()
         self._notify()
         await self.flush()
 
@@ -173,11 +175,16 @@ class EventCursor:
 
     ``take`` returns every event published since the last call; ``wake`` is set whenever there
     may be more (a publish, the log closing), and anything else that wants the listener to look
-    again (a heartbeat timer) may set it too. Waiting on it is safe to cancel.
+    again (a heartbeat timer) may set it too. Waiting on it is safe to cancel. ``ended`` is set
+    once the log is closed.
     """
 
     def __init__(self, log: RunEventLog, position: int) -> None:
         self.wake = asyncio.Event()
+        self.ended = asyncio.Event()
+        """Set when the log closes: no event comes after the ones it holds."""
+        if log.closed:
+            self.ended.set()
         self._log = log
         self._position = position
 

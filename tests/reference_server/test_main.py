@@ -37,6 +37,8 @@ def test_flags_become_settings(tmp_path: Path) -> None:
             "3",
             "--heartbeat-seconds",
             "0.5",
+            "--write-interval-seconds",
+            "0",
             "--auth-hs256-secret",
             "s",
             "--auth-audience",
@@ -47,10 +49,12 @@ def test_flags_become_settings(tmp_path: Path) -> None:
     assert settings.port == 9999 and settings.max_concurrent_runs == 3
     assert settings.database_path == (tmp_path / "db.sqlite").resolve()
     assert settings.heartbeat_seconds == 0.5
+    assert settings.write_interval_seconds == 0
     assert settings.auth.enabled and settings.auth.audience == "authenticated"
     assert settings_from_json(settings_to_json(settings)) == settings
     in_memory = settings_from_arguments(build_parser().parse_args(["--in-memory"]))
     assert in_memory.in_memory and not in_memory.auth.enabled
+    assert in_memory.write_interval_seconds == Settings().write_interval_seconds > 0
     assert settings_from_json(settings_to_json(in_memory)) == in_memory
 
 
@@ -109,6 +113,10 @@ def test_settings_reject_impossible_values() -> None:
         Settings(max_concurrent_runs=0)
     with pytest.raises(ValueError, match="heartbeat_seconds"):
         Settings(heartbeat_seconds=0)
+    with pytest.raises(ValueError, match="write_interval_seconds"):
+        Settings(write_interval_seconds=-0.001)
+    with pytest.raises(ValueError, match="write_interval_seconds"):
+        Settings(heartbeat_seconds=1, write_interval_seconds=1)
 
 
 def test_broken_config_fails_before_serving(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from reference_server.storage.base import StoredEvent
 from reference_server.storage.memory import MemoryStorage
 from reference_server.streaming.broker import RunEventLog
-from reference_server.streaming.response import sse_body
+from reference_server.streaming.response import WRITE_BURST, sse_body
 from reference_server.streaming.sse import HEARTBEAT, encode_event
 
 
@@ -53,6 +53,71 @@ async def test_a_client_that_keeps_up_gets_one_write_per_event() -> None:
     await log.close()
     await reader
     assert writes == [_expected([event], include_ids=False) for event in published]
+
+
+async def test_a_burst_goes_out_at_once_then_events_wait_for_the_next_interval() -> None:
+    interval = 0.2
+    log = _log()
+    body = sse_body(log.cursor(0), include_ids=True, heartbeat_seconds=60, write_interval=interval)
+    loop = asyncio.get_running_loop()
+    for index in range(WRITE_BURST):
+        event = log.publish("messages", str(index).encode())
+        assert await asyncio.wait_for(anext(body), timeout=interval / 2) == _expected(
+            [event], include_ids=True
+        )
+    held = [log.publish("messages", b"4"), log.publish("messages", b"5")]
+    started = loop.time()
+    assert await anext(body) == _expected(held, include_ids=True)
+    # The burst was spent: the two events waited for the next interval and went out together.
+    assert loop.time() - started >= interval * 0.7
+    # A pause refills the allowance: the next event goes out at once.
+    await asyncio.sleep(interval * 2)
+    after_pause = log.publish("values", b"[6]")
+    assert await asyncio.wait_for(anext(body), timeout=interval / 2) == _expected(
+        [after_pause], include_ids=True
+    )
+    await log.close()
+    assert [chunk async for chunk in body] == []
+
+
+async def test_the_last_events_of_a_paced_stream_are_not_held_back() -> None:
+    interval = 0.5
+    log = _log()
+    body = sse_body(log.cursor(0), include_ids=False, heartbeat_seconds=60, write_interval=interval)
+    for index in range(WRITE_BURST):
+        log.publish("messages", str(index).encode())
+        await anext(body)
+    last = [log.publish("values", b"[4]"), log.publish("updates", b"{}")]
+    await log.close()
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    assert [chunk async for chunk in body] == [_expected(last, include_ids=False)]
+    assert loop.time() - started < interval / 2
+
+
+async def test_a_paced_stream_sends_the_same_bytes_in_fewer_writes() -> None:
+    log = _log()
+    body = sse_body(log.cursor(0), include_ids=False, heartbeat_seconds=60, write_interval=0.02)
+    writes: list[bytes] = []
+
+    async def read() -> None:
+        async for chunk in body:
+            writes.append(chunk)
+
+    loop = asyncio.get_running_loop()
+    reader = asyncio.create_task(read())
+    started = loop.time()
+    published = []
+    for index in range(60):
+        published.append(log.publish("messages", str(index).encode()))
+        await asyncio.sleep(0.001)
+    await log.close()
+    await reader
+    elapsed = loop.time() - started
+    assert b"".join(writes) == _expected(published, include_ids=False)
+    assert writes[0] == _expected(published[:1], include_ids=False)
+    # The burst, then at most one write per 20 ms however slowly the events came.
+    assert WRITE_BURST < len(writes) <= WRITE_BURST + elapsed / 0.02 + 1
 
 
 async def test_heartbeats_keep_their_cadence_while_nothing_happens() -> None:

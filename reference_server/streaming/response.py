@@ -62,7 +62,6 @@ class _IteratorSource:
         self.wake = asyncio.Event()
         self.ended = asyncio.Event()
         self._ready: list[StoredEvent] = []
-        self._ended = False
         self._pump = asyncio.create_task(self._drain(events))
 
     async def _drain(self, events: AsyncIterator[StoredEvent]) -> None:
@@ -74,7 +73,6 @@ class _IteratorSource:
             # The response has started: all that is left is to end it and say why in the log.
             _LOGGER.exception("the event source of a stream failed")
         finally:
-            self._ended = True
             self.ended.set()
             self.wake.set()
 
@@ -84,7 +82,7 @@ class _IteratorSource:
 
     @property
     def exhausted(self) -> bool:
-        return self._ended and not self._ready
+        return self.ended.is_set() and not self._ready
 
     def close(self) -> None:
         self._pump.cancel()

@@ -95,6 +95,24 @@ async def test_the_last_events_of_a_paced_stream_are_not_held_back() -> None:
     assert loop.time() - started < interval / 2
 
 
+async def test_a_paced_stream_from_an_iterator_ends_with_its_iterator() -> None:
+    interval = 0.5
+    events = [StoredEvent(f"{index}", "messages", str(index).encode()) for index in range(8)]
+
+    async def quick() -> AsyncIterator[StoredEvent]:
+        for event in events:
+            yield event
+            await asyncio.sleep(0)
+
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    body = sse_body(quick(), include_ids=True, heartbeat_seconds=60, write_interval=interval)
+    writes = [chunk async for chunk in body]
+    assert b"".join(writes) == _expected(events, include_ids=True)
+    # The burst, then what was left went out when the iterator ended, not an interval later.
+    assert loop.time() - started < interval / 2
+
+
 async def test_a_paced_stream_sends_the_same_bytes_in_fewer_writes() -> None:
     log = _log()
     body = sse_body(log.cursor(0), include_ids=False, heartbeat_seconds=60, write_interval=0.02)

@@ -219,8 +219,8 @@ def test_ctrl_c_deletes_the_stand_in_assistants(bare_target: str) -> None:
     llm_url = f"http://127.0.0.1:{black_hole.getsockname()[1]}/v1"
     process = subprocess.Popen(
         [
-            sys.executable, "-m", "conformance.cli", "check", "--target", bare_target,
-            "--llm-url", llm_url, "--scenario", GREETING,
+            sys.executable, "-X", "faulthandler", "-m", "conformance.cli", "check",
+            "--target", bare_target, "--llm-url", llm_url, "--scenario", GREETING,
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -233,7 +233,12 @@ def test_ctrl_c_deletes_the_stand_in_assistants(bare_target: str) -> None:
             assert process.poll() is None, process.communicate()[0]
             time.sleep(0.02)
         process.send_signal(signal.SIGINT)
-        out, _ = process.communicate(timeout=30)
+        try:
+            out, _ = process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            # faulthandler prints every thread's stack on SIGABRT: say where it hung.
+            process.send_signal(signal.SIGABRT)
+            pytest.fail(f"no exit within 30 s of Ctrl-C:\n{process.communicate(timeout=10)[0]}")
     finally:
         if process.poll() is None:
             process.kill()

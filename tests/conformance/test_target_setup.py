@@ -32,6 +32,11 @@ from conformance.target_setup import (
 GREETING = "stream_values_greeting"  # runs weather_agent by graph id
 
 
+def _busy_threads(url: str) -> list[str]:
+    found = httpx.post(url + "/threads/search", json={"status": "busy"}, timeout=10).json()
+    return [thread["thread_id"] for thread in found]
+
+
 def _leftovers(url: str) -> list[str]:
     found = httpx.post(
         url + "/assistants/search", json={"metadata": {"created_by": CREATED_BY}}, timeout=10
@@ -228,10 +233,12 @@ def test_ctrl_c_deletes_the_stand_in_assistants(bare_target: str) -> None:
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 30
-        while not _leftovers(bare_target):
-            assert time.monotonic() < deadline, "the stand-in assistant never appeared"
+        # Interrupt while the run streams (its thread is busy), as a user who gives up on it.
+        while not (_leftovers(bare_target) and _busy_threads(bare_target)):
+            assert time.monotonic() < deadline, "the stand-in assistant's run never started"
             assert process.poll() is None, process.communicate()[0]
             time.sleep(0.02)
+        time.sleep(0.5)
         process.send_signal(signal.SIGINT)
         try:
             out, _ = process.communicate(timeout=30)

@@ -24,6 +24,16 @@ def _expected(log_events: list[StoredEvent], *, include_ids: bool) -> bytes:
     )
 
 
+def _read_into(writes: list[bytes], body: AsyncIterator[bytes]) -> asyncio.Task[None]:
+    """A task appending every write of ``body`` to ``writes``."""
+
+    async def read() -> None:
+        async for chunk in body:
+            writes.append(chunk)
+
+    return asyncio.create_task(read())
+
+
 async def test_events_ready_together_go_out_in_one_write_with_the_same_bytes() -> None:
     log = _log()
     published = [log.publish("metadata", b"{}"), log.publish("values", b"[1]")]
@@ -41,11 +51,7 @@ async def test_a_client_that_keeps_up_gets_one_write_per_event() -> None:
     body = sse_body(log.cursor(0), include_ids=False, heartbeat_seconds=60)
     writes: list[bytes] = []
 
-    async def read() -> None:
-        async for chunk in body:
-            writes.append(chunk)
-
-    reader = asyncio.create_task(read())
+    reader = _read_into(writes, body)
     published = []
     for index in range(3):
         published.append(log.publish("messages", str(index).encode()))
@@ -118,12 +124,8 @@ async def test_a_paced_stream_sends_the_same_bytes_in_fewer_writes() -> None:
     body = sse_body(log.cursor(0), include_ids=False, heartbeat_seconds=60, write_interval=0.02)
     writes: list[bytes] = []
 
-    async def read() -> None:
-        async for chunk in body:
-            writes.append(chunk)
-
     loop = asyncio.get_running_loop()
-    reader = asyncio.create_task(read())
+    reader = _read_into(writes, body)
     started = loop.time()
     published = []
     for index in range(60):

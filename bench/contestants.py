@@ -1,7 +1,8 @@
 """Start everything a benchmark run compares, each in its own process on loopback, sharing one
 fake LLM: the reference server (in memory, on its SQLite default in a temporary directory, and
 on a Postgres cluster of its own with one and with two workers), ``langgraph dev`` as it ships and with more concurrent jobs, the in-process
-floor, and the fake LLM read directly."""
+floor, the HTTP floor (the graph behind bare ASGI, ``bench.http_floor``), and the fake LLM read
+directly."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ REFERENCE_SQLITE = "reference-sqlite"
 LANGGRAPH_DEV = "langgraph-dev"
 LANGGRAPH_DEV_JOBS = "langgraph-dev-jobs"
 FLOOR = "floor"
+HTTP_FLOOR = "http-floor"
 FAKE_LLM = "fake-llm"
 REFERENCE_POSTGRES = "reference-postgres"
 REFERENCE_POSTGRES_TWO_WORKERS = "reference-postgres-2w"
@@ -38,6 +40,7 @@ ALL_CONTESTANTS = (
     REFERENCE_POSTGRES_TWO_WORKERS,
     LANGGRAPH_DEV,
     LANGGRAPH_DEV_JOBS,
+    HTTP_FLOOR,
     FLOOR,
     FAKE_LLM,
 )
@@ -131,6 +134,30 @@ def _start_reference(
     ).start()
 
 
+def _start_http_floor(options: ContestantOptions) -> ServerProcess:
+    port = free_port()
+    argv = python_module(
+        "bench.http_floor",
+        "--config",
+        str(options.config_path),
+        "--graph",
+        options.graph_id,
+        "--stream-mode",
+        ",".join(options.stream_mode),
+        "--port",
+        str(port),
+    )
+    return ServerProcess(
+        argv,
+        port=port,
+        ready_path="/ok",
+        env=_QUIET_ENVIRONMENT,
+        cwd=options.config_path.parent,
+        start_timeout=90.0,
+        name="http-floor",
+    ).start()
+
+
 def _start_langgraph_dev(options: ContestantOptions, jobs: int | None) -> ServerProcess:
     # Imported here: only a run that includes `langgraph dev` needs the oracle extra.
     from conformance.oracle import start_langgraph_dev
@@ -211,7 +238,7 @@ class Launcher:
         options = self.options
         label = _label(key, options)
         try:
-            servers = (REFERENCE, REFERENCE_SQLITE, LANGGRAPH_DEV, LANGGRAPH_DEV_JOBS)
+            servers = (REFERENCE, REFERENCE_SQLITE, LANGGRAPH_DEV, LANGGRAPH_DEV_JOBS, HTTP_FLOOR)
             if key in servers or key in POSTGRES_WORKERS:
                 database = None
                 if key in POSTGRES_WORKERS:
@@ -231,6 +258,7 @@ class Launcher:
                     LANGGRAPH_DEV_JOBS: lambda: _start_langgraph_dev(
                         options, options.langgraph_dev_jobs
                     ),
+                    HTTP_FLOOR: lambda: _start_http_floor(options),
                 }[key]
                 server = await _server(stack, starter)
                 driver: Any = await stack.enter_async_context(
@@ -289,4 +317,6 @@ def _label(key: str, options: ContestantOptions) -> str:
     if key == FLOOR:
         saver = "InMemorySaver" if options.floor_checkpointer else "no checkpointer"
         return f"floor: graph.astream in-process ({saver})"
+    if key == HTTP_FLOOR:
+        return "HTTP floor: the graph behind bare ASGI on granian, no records (InMemorySaver)"
     return "floor: fake LLM read directly"

@@ -61,14 +61,15 @@ def graph_stream_modes(api_modes: list[str]) -> list[str]:
     return modes
 
 
-class Floor:
-    """Runs the graph for one prompt at a time, like a server's run, minus HTTP."""
+class GraphRunner:
+    """Runs the served graph as a server's run would: a factory is called with the run's
+    config, and the graph gets an ``InMemorySaver`` (the checkpointer every server attaches)
+    unless told otherwise. Shared by both graph floors: in-process and behind bare HTTP."""
 
-    def __init__(self, graph: Any, *, llm_url: str, modes: list[str], checkpointer: bool) -> None:
+    def __init__(self, graph: Any, *, modes: list[str], checkpointer: bool) -> None:
         if isinstance(graph, Pregel) and checkpointer:
             graph = graph.copy(update={"checkpointer": InMemorySaver()})
         self._graph = graph
-        self._llm_url = llm_url
         self._modes = modes
         self._checkpointer = checkpointer
 
@@ -83,14 +84,27 @@ class Floor:
             built = built.copy(update={"checkpointer": InMemorySaver()})
         return built
 
-    async def _stream(self, prompt: str) -> AsyncIterator[tuple[str, Any]]:
-        config: dict[str, Any] = {
-            "configurable": {"base_url": self._llm_url, "thread_id": str(uuid.uuid4())}
-        }
+    async def stream(
+        self, graph_input: Any, configurable: dict[str, Any]
+    ) -> AsyncIterator[tuple[str, Any]]:
+        """``(graph mode, chunk)`` pairs of one run of the graph with ``configurable``."""
+        config: dict[str, Any] = {"configurable": configurable}
         graph = await self._graph_for(config)
-        graph_input = {"messages": [{"role": "user", "content": prompt}]}
         async for mode, chunk in graph.astream(graph_input, config, stream_mode=self._modes):
             yield mode, chunk
+
+
+class Floor:
+    """Runs the graph for one prompt at a time, like a server's run, minus HTTP."""
+
+    def __init__(self, runner: GraphRunner, *, llm_url: str) -> None:
+        self._runner = runner
+        self._llm_url = llm_url
+
+    def _stream(self, prompt: str) -> AsyncIterator[tuple[str, Any]]:
+        graph_input = {"messages": [{"role": "user", "content": prompt}]}
+        configurable = {"base_url": self._llm_url, "thread_id": str(uuid.uuid4())}
+        return self._runner.stream(graph_input, configurable)
 
     async def run_once(self, prompt: str, min_tokens: int) -> RunSample:
         started = time.perf_counter()
@@ -213,12 +227,12 @@ def main(argv: list[str] | None = None) -> int:
     arguments = _parse_arguments(argv)
     config_path = arguments.config.resolve()
     graph = import_graph(graph_spec(config_path, arguments.graph), config_path.parent)
-    floor = Floor(
+    runner = GraphRunner(
         graph,
-        llm_url=arguments.llm_url,
         modes=graph_stream_modes(arguments.stream_mode.split(",")),
         checkpointer=not arguments.no_checkpointer,
     )
+    floor = Floor(runner, llm_url=arguments.llm_url)
     run(_serve(floor))
     return 0
 

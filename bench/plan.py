@@ -9,6 +9,7 @@ from bench.contestants import (
     ALL_CONTESTANTS,
     FAKE_LLM,
     FLOOR,
+    HTTP_FLOOR,
     LANGGRAPH_DEV_JOBS,
     POSTGRES_WORKERS,
     REFERENCE,
@@ -97,7 +98,7 @@ QUICK = Plan(
     name="quick",
     # `langgraph dev` as it ships runs one run at a time, about one a second: it alone would
     # take minutes, so the quick plan compares against the raised one (--full has both).
-    contestants=(REFERENCE, LANGGRAPH_DEV_JOBS, FLOOR, FAKE_LLM),
+    contestants=(REFERENCE, LANGGRAPH_DEV_JOBS, HTTP_FLOOR, FLOOR, FAKE_LLM),
     rounds=3,
     throughput_rounds=2,
     warmup_runs=3,

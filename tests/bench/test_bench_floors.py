@@ -1,16 +1,21 @@
-"""The two floors against the real fake LLM: read directly, and the served graph in-process."""
+"""The floors against the real fake LLM: read directly, the served graph in-process, and the
+served graph behind bare HTTP."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import orjson
 import pytest
 
+from bench.contestants import ContestantOptions, _start_http_floor
 from bench.fake_llm_driver import FakeLlmDriver, tool_calls_from_chunks
 from bench.floor_driver import FloorDriver, FloorWorkerError
 from bench.floor_worker import graph_stream_modes
 from bench.graph_loading import GraphConfigError, graph_spec, import_graph
+from bench.http_driver import LangGraphHttpDriver
 from bench.process_metrics import snapshot
 from bench.workloads import GREETING, TOOL_ROUND_TRIP, long_answer, slow_stream
 
@@ -125,3 +130,55 @@ async def test_a_floor_that_cannot_start_says_why_and_leaves_no_process(fake_llm
             pass
     with pytest.raises(RuntimeError, match="not running"):
         _ = driver.pid
+
+
+@pytest.fixture
+def http_floor() -> Iterator[str]:
+    options = ContestantOptions(
+        config_path=PROJECT_CONFIG,
+        graph_id="weather_agent",
+        stream_mode=("values", "messages-tuple"),
+        endpoint="thread",
+        run_timeout=60.0,
+        reference_max_concurrent_runs=10,
+        langgraph_dev_jobs=10,
+        floor_checkpointer=True,
+    )
+    server = _start_http_floor(options)
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+async def test_the_graph_behind_bare_http_streams_like_a_server_run(
+    http_floor: str, fake_llm_url: str
+) -> None:
+    async with LangGraphHttpDriver(
+        http_floor,
+        graph_id="weather_agent",
+        llm_url=fake_llm_url,
+        stream_mode=["values", "messages-tuple"],
+    ) as driver:
+        greeting = await driver.run_batch(GREETING, concurrency=2, runs=3)
+        tool = await driver.run_batch(TOOL_ROUND_TRIP, concurrency=1, runs=1)
+        long = await driver.run_batch(long_answer(30), concurrency=1, runs=1)
+    assert greeting.completed == 3, greeting.failures
+    # metadata, the input's values, tokens as messages tuples, the answer's values.
+    assert greeting.samples[0].events >= 4
+    assert tool.completed == 1, tool.failures
+    assert long.samples[0].token_events == 30
+
+    async with httpx.AsyncClient(base_url=http_floor) as client:
+        stream = await client.post(
+            "/runs/stream",
+            json={"input": {"messages": [{"role": "user", "content": "hi"}]}, "config": {}},
+        )
+        unknown = await client.get("/threads")
+        malformed = await client.post("/runs/stream", content=b"{")
+    # No model URL: the graph fails, and the stream ends with an error event saying why.
+    assert stream.status_code == 200
+    assert stream.text.startswith("event: metadata\r\n")
+    assert "\r\nevent: error\r\ndata: " in stream.text
+    assert unknown.status_code == 404
+    assert malformed.status_code == 422 and "not a run request" in malformed.json()["detail"]

@@ -8,6 +8,7 @@ import pytest
 
 from bench.contestants import (
     FLOOR,
+    HTTP_FLOOR,
     LANGGRAPH_DEV,
     REFERENCE,
     REFERENCE_POSTGRES,
@@ -226,6 +227,40 @@ def test_goals_say_met_and_not_met_from_the_ratios(results: BenchResults) -> Non
     assert greeting_row[1] == "0.37x" and greeting_row[2] == "NOT met"
     assert rows["1,000 open streams held without error"][2] == "met"
     assert "102 KiB per stream" in rows["1,000 open streams held without error"][1]
+
+
+def test_goals_show_the_http_floor_against_the_same_floor(results: BenchResults) -> None:
+    assert len(goals_table(results).headers) == 3  # no HTTP floor in this run: no column
+    results.contestants[HTTP_FLOOR] = "HTTP floor"
+    for round_index, values in enumerate([(0.015, 0.015), (0.015, 0.015)]):
+        results.records.append(
+            _record(HTTP_FLOOR, FIRST_TOKEN, round_index, [_first_token(v) for v in values])
+        )
+    for round_index in range(ROUNDS):
+        samples = [RunSample(ok=True, latency=0.1, events=10) for _ in range(100)]
+        results.records.append(
+            _record(HTTP_FLOOR, THROUGHPUT, round_index, samples, concurrency=50, wall=0.8, cpu=3.0)
+        )
+    results.memory[HTTP_FLOOR] = MemoryRecord(
+        HTTP_FLOOR,
+        rest_rss_bytes=90 * 2**20,
+        before_hold_rss_bytes=90 * 2**20,
+        held_rss_bytes=140 * 2**20,
+        hold=HoldOutcome(requested=1000, opened=1000, active=1000, open_seconds=2.0),
+    )
+    table = goals_table(results)
+    assert table.headers[-1] == "HTTP floor, same measure"
+    rows = {row[0]: row for row in table.rows}
+    # First token: 15.x ms against the floor's 10 and 11 ms, round by round.
+    assert rows["first token within 1.5x of the in-process floor"][3] == "1.43x"
+    greeting = next(row for row in table.rows if row[0].startswith("greeting, 50 streams"))
+    assert greeting[3] == "0.62x"  # 125 runs/s against the floor's 200
+    cpu = next(row for row in table.rows if "(greeting, 50 streams)" in row[0])
+    assert cpu[3] == "1.50x"  # 3.0 s against 2.0 s of CPU for the same events
+    # Measured for the reference server only (no HTTP floor run in it): shown as missing.
+    assert rows["first token 30x or more sooner than langgraph dev"][3] == "-"
+    assert rows["1,000 open streams held without error"][3] == "51 KiB per stream"
+    assert rows["long answer at least 90% of the floor's tokens/s"][3] == "-"
 
 
 def test_goals_without_the_reference_server_say_it_was_not_measured(results: BenchResults) -> None:

@@ -123,15 +123,8 @@ def _start_reference(
     options: ContestantOptions, *, database: str | None = None, workers: int = 1
 ) -> ServerProcess:
     port = free_port()
-    return ServerProcess(
-        _reference_argv(options, port, database=database, workers=workers),
-        port=port,
-        ready_path="/ok",
-        env=_QUIET_ENVIRONMENT,
-        cwd=options.config_path.parent,
-        start_timeout=90.0,
-        name="reference-server",
-    ).start()
+    argv = _reference_argv(options, port, database=database, workers=workers)
+    return _start_server(options, argv, port, name="reference-server")
 
 
 def _start_http_floor(options: ContestantOptions) -> ServerProcess:
@@ -147,6 +140,13 @@ def _start_http_floor(options: ContestantOptions) -> ServerProcess:
         "--port",
         str(port),
     )
+    return _start_server(options, argv, port, name="http-floor")
+
+
+def _start_server(
+    options: ContestantOptions, argv: list[str], port: int, *, name: str
+) -> ServerProcess:
+    """One of our servers, started offline and untraced beside the config; ready at /ok."""
     return ServerProcess(
         argv,
         port=port,
@@ -154,7 +154,7 @@ def _start_http_floor(options: ContestantOptions) -> ServerProcess:
         env=_QUIET_ENVIRONMENT,
         cwd=options.config_path.parent,
         start_timeout=90.0,
-        name="http-floor",
+        name=name,
     ).start()
 
 

@@ -25,7 +25,6 @@ import json
 import os
 import sys
 import uuid
-from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -33,18 +32,13 @@ import orjson
 
 from bench.floor_worker import GraphRunner, graph_stream_modes
 from bench.graph_loading import graph_spec, import_graph
+from conformance.asgi import Receive, Scope, Send, read_body, send_json, serve_lifespan
 from reference_server.streaming.serialise import dumps
 from reference_server.streaming.sse import CONTENT_TYPE, encode_event
 
 SETTINGS_ENVIRONMENT_VARIABLE = "BENCH_HTTP_FLOOR_SETTINGS"
 """How the command hands its settings to granian's worker process."""
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-
-_JSON_HEADERS = [(b"content-type", b"application/json")]
 _SSE_HEADERS = [(b"content-type", CONTENT_TYPE.encode()), (b"cache-control", b"no-store")]
 _END = {"type": "http.response.body", "body": b"", "more_body": False}
 
@@ -57,7 +51,7 @@ class HttpFloorApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
+            await serve_lifespan(receive, send)
             return
         if scope["type"] != "http":
             return
@@ -65,7 +59,7 @@ class HttpFloorApp:
         if scope["method"] == "GET" and parts == ["ok"]:
             await _json(send, 200, {"ok": True})
         elif scope["method"] == "POST" and parts == ["threads"]:
-            await _read_body(receive)
+            await read_body(receive)
             await _json(send, 200, {"thread_id": str(uuid.uuid4())})
         elif scope["method"] == "POST" and parts == ["runs", "stream"]:
             await self._stream_run(receive, send, str(uuid.uuid4()))
@@ -75,8 +69,12 @@ class HttpFloorApp:
             await _json(send, 404, {"detail": "Not Found"})
 
     async def _stream_run(self, receive: Receive, send: Send, thread_id: str) -> None:
+        raw = await read_body(receive)
+        if raw is None:
+            await _json(send, 413, {"detail": "the request body is too large"})
+            return
         try:
-            body = orjson.loads(await _read_body(receive))
+            body = orjson.loads(raw)
             graph_input = body["input"]
             configurable = dict((body.get("config") or {}).get("configurable") or {})
         except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError) as error:
@@ -106,30 +104,7 @@ async def _event(send: Send, name: str, payload: Any) -> None:
 
 
 async def _json(send: Send, status: int, payload: Any) -> None:
-    await send({"type": "http.response.start", "status": status, "headers": _JSON_HEADERS})
-    await send({"type": "http.response.body", "body": orjson.dumps(payload)})
-
-
-async def _read_body(receive: Receive) -> bytes:
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
-
-
-async def _lifespan(receive: Receive, send: Send) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return
+    await send_json(send, status, orjson.dumps(payload))
 
 
 def create_app(config_path: Path, graph_id: str, stream_modes: list[str]) -> HttpFloorApp:

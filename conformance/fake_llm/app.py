@@ -13,11 +13,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import orjson
 
+from conformance.asgi import (
+    JSON_HEADERS,
+    MAX_BODY_BYTES,
+    Receive,
+    Scope,
+    Send,
+    read_body,
+    send_json,
+    serve_lifespan,
+)
 from conformance.fake_llm.chunks import (
     WirePlan,
     completion_plan,
@@ -28,16 +37,8 @@ from conformance.fake_llm.chunks import (
 )
 from conformance.fake_llm.scripts import Fault, RequestError, Script, select_script
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-
 TOKEN_DELAY_ENVIRONMENT_VARIABLE = "CONFORMANCE_FAKE_LLM_TOKEN_DELAY_MS"
 """Read by :func:`app_from_environment`, the factory the CLI hands to the ASGI server."""
-MAX_BODY_BYTES = 16 * 1024 * 1024
-
-_JSON_HEADERS = [(b"content-type", b"application/json")]
 _STREAM_HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
     (b"cache-control", b"no-cache"),
@@ -63,7 +64,7 @@ class FakeLLMApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await _serve_lifespan(receive, send)
+            await serve_lifespan(receive, send)
             return
         if scope["type"] != "http":
             return
@@ -79,7 +80,7 @@ class FakeLLMApp:
                 body = orjson.dumps(
                     {"status": "ok", "replies_in_progress": self.replies_in_progress}
                 )
-            await _send_json(send, 200, body)
+            await send_json(send, 200, body)
             return
         if path == "/v1/chat/completions":
             if method != "POST":
@@ -94,7 +95,7 @@ class FakeLLMApp:
         await _send_error(send, 404, f"no route for {method} {path}", code="unknown_url")
 
     async def _chat_completions(self, receive: Receive, send: Send) -> None:
-        raw = await _read_body(receive)
+        raw = await read_body(receive)
         if raw is None:
             await _send_error(send, 413, f"the request body exceeds {MAX_BODY_BYTES} bytes")
             return
@@ -112,7 +113,7 @@ class FakeLLMApp:
 
         if script.fault in (Fault.SERVER_ERROR, Fault.RATE_LIMITED):
             status, body, headers = fault_status(script.fault)
-            await _send_json(send, status, orjson.dumps(body), headers)
+            await send_json(send, status, orjson.dumps(body), headers)
             return
         if script.fault is Fault.HANG:
             await _wait_for_disconnect(receive)
@@ -124,7 +125,7 @@ class FakeLLMApp:
             await _send_paced(receive, send, plan, _STREAM_HEADERS, delay_ms)
         else:
             plan = completion_plan(script, model=options.model)
-            headers = list(_JSON_HEADERS)
+            headers = list(JSON_HEADERS)
             if not plan.abort:
                 headers.append((b"content-length", str(len(plan.frames[0])).encode()))
             # One body, so it waits as long as the streamed reply would have taken in all.
@@ -192,22 +193,6 @@ def _streamed_chunk_count(script: Script) -> int:
     return 2 + script.completion_tokens
 
 
-async def _read_body(receive: Receive) -> bytes | None:
-    parts: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return b""
-        part = message.get("body", b"")
-        size += len(part)
-        if size > MAX_BODY_BYTES:
-            return None
-        parts.append(part)
-        if not message.get("more_body", False):
-            return b"".join(parts)
-
-
 async def _send_paced(
     receive: Receive,
     send: Send,
@@ -268,31 +253,9 @@ async def _wait_for_disconnect(receive: Receive) -> None:
             return
 
 
-async def _send_json(
-    send: Send, status: int, body: bytes, extra_headers: list[tuple[bytes, bytes]] | None = None
-) -> None:
-    headers = [
-        *_JSON_HEADERS,
-        (b"content-length", str(len(body)).encode()),
-        *(extra_headers or []),
-    ]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body, "more_body": False})
-
-
 async def _send_error(
     send: Send, status: int, message: str, *, param: str | None = None, code: str | None = None
 ) -> None:
     error_type = "invalid_request_error" if status < 500 else "server_error"
     body = error_body(message, error_type=error_type, param=param, code=code)
-    await _send_json(send, status, orjson.dumps(body))
-
-
-async def _serve_lifespan(receive: Receive, send: Send) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return
+    await send_json(send, status, orjson.dumps(body))

@@ -110,8 +110,10 @@ class _WritePacer:
             return
         self._refill()
         if self._allowance < 1:
+            # A timeout scope, not wait_for: no task of its own for each paced write.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(ended.wait(), (1 - self._allowance) * self._interval)
+                async with asyncio.timeout((1 - self._allowance) * self._interval):
+                    await ended.wait()
 
     def spend(self) -> None:
         """Counts one write."""

@@ -88,7 +88,8 @@ async def run_scenario(
     base URL in ``{failing_llm_configurable}``, the fault scenarios' model (default: the same
     endpoint, which fails on the ``fault:`` directives when it is the fake LLM);
     ``headers`` (e.g. auth) go on every request but are not recorded; ``graph_map`` renames
-    graph ids in ``assistant_id``/``graph_id`` body fields; ``timeout`` bounds each step.
+    graph ids in ``assistant_id``/``graph_id`` body fields and gives the mapped graphs the
+    model configurable; ``timeout`` bounds each step.
     """
     run = _ScenarioRun(
         scenario=scenario,
@@ -317,7 +318,11 @@ class _ScenarioRun:
                 (name.lower(), str(substitute(value, self.variables)))
                 for name, value in step.headers
             ]
-            body = rename_graphs(substitute(step.body, self.variables), self.graph_map)
+            body = rename_graphs(
+                substitute(step.body, self.variables),
+                self.graph_map,
+                self.variables["llm_configurable"],
+            )
         except UnknownVariable as error:
             raise self._fail(step.name, str(error)) from None
         content: bytes | None

@@ -57,16 +57,39 @@ def _lookup(name: str, variables: Mapping[str, Any]) -> Any:
         ) from None
 
 
-def rename_graphs(body: Any, graph_map: Mapping[str, str]) -> Any:
+def rename_graphs(
+    body: Any, graph_map: Mapping[str, str], configurable: Mapping[str, Any] | None = None
+) -> Any:
     """Map graph ids in the top-level ``assistant_id``/``graph_id`` fields of a JSON body.
 
-    Only those fields: a graph id elsewhere (a message text, a store value) is content.
+    Only those fields: a graph id elsewhere (a message text, a store value) is content. A body
+    whose graph is renamed also gets ``configurable`` (the check's model settings) in its
+    ``config.configurable``, under the keys it does not set itself: the recorded graph may
+    have needed no model (``custom_events``) where the target's graph does, and without them
+    that graph would call whatever endpoint it defaults to, which the check never set up.
     """
     if not graph_map or not isinstance(body, dict):
         return body
     renamed = dict(body)
+    mapped = False
     for field in _GRAPH_FIELDS:
         current = renamed.get(field)
         if isinstance(current, str) and current in graph_map:
             renamed[field] = graph_map[current]
+            mapped = True
+    if mapped and configurable:
+        renamed["config"] = _with_configurable(renamed.get("config"), configurable)
     return renamed
+
+
+def _with_configurable(config: Any, configurable: Mapping[str, Any]) -> Any:
+    if config is None:
+        return {"configurable": dict(configurable)}
+    if not isinstance(config, dict):
+        return config  # a malformed config is the scenario's to send as it is
+    own = config.get("configurable")
+    if own is None:
+        return {**config, "configurable": dict(configurable)}
+    if not isinstance(own, dict):
+        return config
+    return {**config, "configurable": {**configurable, **own}}

@@ -22,11 +22,10 @@ PARTIAL_GRAPHS = ("agent", "weather_agent")
 
 
 @pytest.fixture(scope="module")
-def langgraph_dev_url(fake_llm_url: str) -> Iterator[str]:
-    # A graph run without the scenario's model config (a model-free scenario mapped onto the
-    # tools agent) reaches the fake LLM too, as a third-party server's default model would
-    # answer (docs/reports/run.sh does the same)
-    server = start_langgraph_dev(check.DEFAULT_CONFIG, env={"LLM_BASE_URL": fake_llm_url})
+def langgraph_dev_url() -> Iterator[str]:
+    # Started as a user starts it: no model endpoint in its environment. A model-free scenario
+    # mapped onto the tools agent gets the check's model settings from the check itself.
+    server = start_langgraph_dev(check.DEFAULT_CONFIG)
     try:
         yield server.url
     finally:

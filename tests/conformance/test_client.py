@@ -204,7 +204,7 @@ STREAM_PARTS = [
 ]
 
 
-async def test_captures_substitution_graph_map_and_byte_exact_chunks(serve) -> None:  # type: ignore[no-untyped-def]
+async def test_captures_substitution_graph_map_with_model_and_byte_exact_chunks(serve) -> None:  # type: ignore[no-untyped-def]
     def handler(request: Received) -> Reply:
         if request.method == "POST" and request.path == "/threads":
             return json_reply({"thread_id": "t-1"})
@@ -234,10 +234,8 @@ async def test_captures_substitution_graph_map_and_byte_exact_chunks(serve) -> N
                     "stream",
                     "POST",
                     "/threads/{thread_id}/runs/stream",
-                    body={
-                        "assistant_id": "weather_agent",
-                        "config": {"configurable": {"base_url": "{llm_url}"}},
-                    },
+                    # no model settings: the mapped graph gets the check's
+                    body={"assistant_id": "weather_agent", "input": {"note": "{llm_url}"}},
                     captures=(
                         FromEvent("run_id", "metadata", "/run_id"),
                         FromHeader("location_run", "content-location", r"/runs/(?P<value>[^/]+)$"),
@@ -262,6 +260,7 @@ async def test_captures_substitution_graph_map_and_byte_exact_chunks(serve) -> N
     assert stream.request.path == "/threads/t-1/runs/stream"
     assert stream.request.body == {
         "assistant_id": "their_agent",
+        "input": {"note": LLM_URL},
         "config": {"configurable": {"base_url": LLM_URL}},
     }
     sent = json.loads(server.received[1].body)

@@ -212,3 +212,25 @@ def test_rename_graphs_touches_only_graph_fields() -> None:
     assert body["assistant_id"] == "weather_agent", "the scenario's own data is not mutated"
     assert rename_graphs({"graph_id": "custom_events"}, {"custom_events": "c"}) == {"graph_id": "c"}
     assert rename_graphs(["not", "a", "dict"], {"not": "x"}) == ["not", "a", "dict"]
+
+
+def test_a_mapped_graph_gets_the_model_settings_the_body_does_not_set() -> None:
+    model = {"base_url": "http://127.0.0.1:9/v1", "model_name": "m"}
+    graph_map = {"custom_events": "agent"}
+    assert rename_graphs({"assistant_id": "custom_events"}, graph_map, model) == {
+        "assistant_id": "agent",
+        "config": {"configurable": model},
+    }
+    own = {
+        "assistant_id": "custom_events",
+        "config": {"tags": ["t"], "configurable": {"base_url": "own"}},
+    }
+    assert rename_graphs(own, graph_map, model)["config"] == {
+        "tags": ["t"],
+        "configurable": {"base_url": "own", "model_name": "m"},
+    }, "what the scenario sends itself wins"
+    assert rename_graphs({"assistant_id": "agent"}, graph_map, model) == {"assistant_id": "agent"}
+    assert (
+        rename_graphs({"graph_id": "custom_events", "config": "bad"}, graph_map, model)["config"]
+        == "bad"
+    ), "a malformed config is sent as the scenario wrote it"

@@ -40,6 +40,7 @@ CAPABILITIES: dict[str, tuple[Level, str]] = {
     "stream_debug": (Level.EXTENDED, "stream_mode debug"),
     "stream_tasks": (Level.EXTENDED, "stream_mode tasks"),
     "stream_checkpoints": (Level.EXTENDED, "stream_mode checkpoints"),
+    "cors": (Level.EXTENDED, "browser clients on another origin: preflight, Access-Control-*"),
 }
 
 

@@ -333,6 +333,42 @@ _RULE_LIST: tuple[Rule, ...] = (
         "the failure from every client that checks the run.",
         Source.RECORDING,
     ),
+    # --- cross-origin (browser clients) ------------------------------------------------------
+    Rule(
+        "cors.preflight",
+        Severity.MUST,
+        "A CORS preflight (OPTIONS with Origin and Access-Control-Request-Method) gets a 2xx "
+        "answer that allows the origin, the method and every requested header.",
+        "cors",
+        "Fetch standard, CORS-preflight fetch: without it the browser never sends a JSON POST "
+        "from another origin, so useStream, Agent Chat UI and Open Agent Platform on their own "
+        "origin cannot create a thread or a run; langgraph dev answers 200 with "
+        "Access-Control-Allow-Origin *, the methods and the headers asked for.",
+        Source.SPEC,
+    ),
+    Rule(
+        "cors.allow-origin",
+        Severity.MUST,
+        "A response to a request with an Origin header carries Access-Control-Allow-Origin: * "
+        "or that origin.",
+        "cors",
+        "Fetch standard, CORS check: without it the browser hides the whole response (a JSON "
+        "answer, a stream) from the page, and the SDK fails with a network error; langgraph "
+        "dev sends Access-Control-Allow-Origin * on every answer.",
+        Source.SPEC,
+    ),
+    Rule(
+        "cors.expose-headers",
+        Severity.MUST,
+        "A cross-origin response that carries Content-Location or X-Pagination-Next lists it in "
+        "Access-Control-Expose-Headers (or *).",
+        "cors",
+        "Fetch standard: a page reads only the safelisted response headers and those exposed; "
+        "the JS SDK takes the run id of a stream from Content-Location (useStream's "
+        "reconnectOnMount keeps it) and the next page from X-Pagination-Next; langgraph dev "
+        "exposes x-pagination-total, x-pagination-next and content-location.",
+        Source.SDK,
+    ),
 )
 
 RULES: dict[str, Rule] = {rule.id: rule for rule in _RULE_LIST}

@@ -9,7 +9,8 @@ Two invariants, kept for any input whatsoever:
   event index and, where it applies, a JSON pointer into the event's data.
 
 ``check_stream`` judges one stream given its request, its response and what was learnt after
-it (the run's status once it closed). ``check_transcript`` finds the streams of a recorded
+it (the run's status once it closed); ``check_cross_origin`` judges any exchange a browser
+page on another origin made (its request carries ``Origin``). ``check_transcript`` finds the streams of a recorded
 transcript, the run-creating request behind each join, the GET of each run made after its
 stream closed (``timeline``: a background stream closes at its ``Await``, not at its place
 in the transcript), and judges them all. Pure: no I/O.
@@ -26,13 +27,20 @@ from urllib.parse import urlsplit
 
 from conformance.findings import Finding, Severity
 from conformance.rules.catalog import ENGINE_ERROR_RULE, RULES
-from conformance.rules.checks import CHECKS, Check
+from conformance.rules.checks import CHECKS, Check, cors
 from conformance.rules.context import StreamContext, StreamInput, Violation
 from conformance.rules.timeline import closed_before
 from conformance.sse import parse_stream
 from conformance.transcript import Exchange, Transcript
 
-__all__ = ["StreamInput", "check_stream", "check_transcript", "is_stream", "stream_input"]
+__all__ = [
+    "StreamInput",
+    "check_cross_origin",
+    "check_stream",
+    "check_transcript",
+    "is_stream",
+    "stream_input",
+]
 
 _RUN_GET_PATH = re.compile(r"^(?:/threads/[^/]+)?/runs/(?P<run>[^/]+)/?$")
 _RUN_IN_LOCATION = re.compile(r"/runs/(?P<run>[^/?#]+)")
@@ -86,11 +94,29 @@ def check_stream(stream: StreamInput, *, scenario: str = "", step: str = "") -> 
     return findings
 
 
+def check_cross_origin(exchange: Exchange, *, scenario: str = "") -> list[Finding]:
+    """The CORS findings of one exchange, stream or not: nothing when its request carried no
+    ``Origin`` (a client that is not a browser page on another origin)."""
+    view = cors.CrossOriginExchange(
+        method=exchange.request.method,
+        request_headers=list(exchange.request.headers),
+        status=exchange.response.status,
+        response_headers=list(exchange.response.headers),
+    )
+    try:
+        return [_finding(violation, scenario, exchange.step) for violation in cors.check(view)]
+    except Exception as error:  # the engine's promise: never raise, never go silent
+        return [_crash("cors.check", error, scenario, exchange.step)]
+
+
 # --- transcripts -------------------------------------------------------------------------------
 
 
 def is_stream(exchange: Exchange) -> bool:
-    """A streaming exchange: answered text/event-stream, or asked of a ``.../stream`` path."""
+    """A streaming exchange: answered text/event-stream, or asked of a ``.../stream`` path
+    (a CORS preflight of such a path asks only whether the stream may be requested)."""
+    if exchange.request.method.upper() == "OPTIONS":
+        return False
     content_type = (exchange.response.header("content-type") or "").lower()
     path = urlsplit(exchange.request.path).path
     return content_type.startswith("text/event-stream") or path.endswith("/stream")
@@ -205,6 +231,7 @@ def check_transcript(transcript: Transcript, *, live_model: bool = False) -> lis
         closings = [position + 1 for position in range(len(exchanges))]
     for position, exchange in enumerate(exchanges):
         try:
+            findings += check_cross_origin(exchange, scenario=transcript.scenario)
             created = _created_run_id(exchange)
             if created is not None:
                 creators.setdefault(created, exchange.request.body)

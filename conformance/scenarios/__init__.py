@@ -3,13 +3,13 @@ against a target, by name, in a stable order.
 
 Scenarios are data (``model``); ``conformance.client.run_scenario`` executes one. Each module
 here holds one area: ``streaming`` (stream modes), ``runs`` (lifecycles), ``resources``
-(assistants, threads, store), ``errors`` (error statuses) and ``prebuilt`` (the prebuilt
-ReAct agent).
+(assistants, threads, store), ``errors`` (error statuses), ``prebuilt`` (the prebuilt
+ReAct agent) and ``cross_origin`` (a browser page on another origin).
 """
 
 from __future__ import annotations
 
-from conformance.scenarios import errors, prebuilt, resources, runs, streaming
+from conformance.scenarios import cross_origin, errors, prebuilt, resources, runs, streaming
 from conformance.scenarios.model import (
     RECORDED_STEPS,
     Await,
@@ -57,6 +57,7 @@ def _catalogue() -> dict[str, Scenario]:
         *runs.SCENARIOS,
         *resources.SCENARIOS,
         *errors.SCENARIOS,
+        *cross_origin.SCENARIOS,
     ):
         if scenario.name in catalogue:
             raise ValueError(f"scenario name {scenario.name!r} is used twice")

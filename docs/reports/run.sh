@@ -129,6 +129,18 @@ run_suite() { # NAME URL [conformance options...]
     tail -1 "$OUT/$name.triage.md"
 }
 
+use_stream() { # NAME URL [use_stream.py options...]: what the useStream page shows there
+    local name=$1 url=$2
+    shift 2
+    if [[ ! -d $REPO/tests/clients/use_stream/node_modules ]]; then
+        npm ci --prefix "$REPO/tests/clients/use_stream" > "$OUT/$name.use_stream.log" 2>&1
+    fi
+    echo "== useStream in Chromium against $name"
+    "$SUITE_PYTHON" "$REPO/docs/reports/use_stream.py" "$url" --llm-url "$LLM_URL" "$@" \
+        > "$OUT/$name.use_stream.md" 2>> "$OUT/$name.use_stream.log" || true
+    cat "$OUT/$name.use_stream.md"
+}
+
 aegra() {
     local venv=$WORK/aegra-venv py
     py=$(python312)
@@ -177,6 +189,7 @@ EOF
     wait_ok "http://127.0.0.1:$port" /info
     # all graphs served unchanged: values compared, no --graph
     run_suite aegra "http://127.0.0.1:$port"
+    use_stream aegra "http://127.0.0.1:$port"
 }
 
 fractal() {
@@ -218,6 +231,8 @@ EOF
         -d '{"graph_id": "agent", "assistant_id": "agent", "name": "agent", "if_exists": "do_nothing"}' >/dev/null
     run_suite fractal-agents-runtime "http://127.0.0.1:$port" --header "Authorization: Bearer $token" \
         "${GRAPH_MAP[@]}"
+    use_stream fractal-agents-runtime "http://127.0.0.1:$port" --assistant agent \
+        --header "Authorization: Bearer $token"
 }
 
 oracle_mapped() {
@@ -235,6 +250,8 @@ EOF
     PIDS+=("$!")
     for _ in $(seq 120); do [[ -s $WORK/oracle.url ]] && break; sleep 1; done
     run_suite oracle-mapped "$(cat "$WORK/oracle.url")" "${GRAPH_MAP[@]}"
+    # the ground truth for both: the graphs Aegra serves, and the `agent` fractal's stands for
+    use_stream oracle-mapped "$(cat "$WORK/oracle.url")" --assistant weather_agent --assistant agent
 }
 
 # fractal serves only its own `agent`: every graph of our langgraph.json but `agent` is mapped on it

@@ -145,7 +145,7 @@ def test_markdown_summary_first_then_root_causes_and_tables(report: dict[str, An
     summary_end = text.index("### Findings by root cause")
     summary = text[:summary_end]
     # One screen: the counts and the worst finding with its fix, linked to its rule.
-    assert "1 of 22 capabilities passed, 2 failed, 19 NOT TESTED" in summary
+    assert "1 of 23 capabilities passed, 2 failed, 20 NOT TESTED" in summary
     assert "### Fix first" in summary
     assert "[`stream.metadata-first`](docs/rules.md#stream.metadata-first)" in summary
     assert RULES["stream.metadata-first"].text in summary
@@ -261,5 +261,5 @@ def test_terminal_progress_and_summary(report: dict[str, Any]) -> None:
     assert "STALE baseline entry greeting::rule.gone" in text
     assert "relaxed (1 scenarios: tool_round_trip): live LLM" in text
     assert "note: a note the reader needs" in text
-    assert "capabilities: 1 of 22 passed, 2 failed, 19 NOT TESTED" in text
+    assert "capabilities: 1 of 23 passed, 2 failed, 20 NOT TESTED" in text
     assert text.rstrip().splitlines()[-1].startswith("COULD NOT RUN: level none; 1 passed")

@@ -20,6 +20,7 @@ from conformance.scenarios import (
     Scenario,
     Stream,
     WaitForEvents,
+    cross_origin,
     errors,
     prebuilt,
     resources,
@@ -72,7 +73,7 @@ def test_catalogue_is_not_empty_and_keyed_by_name() -> None:
 def test_every_area_module_contributes_and_no_name_is_shared() -> None:
     names = [
         scenario.name
-        for module in (streaming, prebuilt, runs, resources, errors)
+        for module in (streaming, prebuilt, runs, resources, errors, cross_origin)
         for scenario in module.SCENARIOS
     ]
     assert len(names) == len(set(names)) == len(CATALOGUE)
@@ -91,7 +92,7 @@ def test_scenario_is_well_formed(scenario: Scenario) -> None:
             assert step.path.startswith("/")
             assert 200 <= step.expect_status < 600
         if isinstance(step, Request | Stream):
-            assert step.method in {"GET", "POST", "PUT", "PATCH", "DELETE"}
+            assert step.method in {"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=_ids)

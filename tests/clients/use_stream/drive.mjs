@@ -3,12 +3,13 @@
 //
 //   node drive.mjs CASES_JSON
 //
-// CASES_JSON: a list of cases, each {name, api, assistant, prompt, configurable, group?,
-// threadId? or threadFrom?, expectMessages?}. A case with a prompt clicks "send" and waits for the run to end; a case with
-// a threadId and no prompt opens that thread and waits until expectMessages messages show (the
-// hook loads the thread's state itself); threadFrom names an earlier case of the same group
-// whose thread to open. The page comes from an HTTP server of this script on
-// another loopback port than the API: the browser applies CORS as it does to a deployed app.
+// CASES_JSON: a list of cases, each {name, api, assistant, prompt, configurable, headers?,
+// group?, threadId? or threadFrom?, expectMessages?}. A case with a prompt clicks "send" and
+// waits for the run to end. A case without one opens a thread and waits until expectMessages
+// messages show (the hook loads the thread's state itself): threadFrom names an earlier case of
+// the same group whose thread to open, and expectMessages defaults to what that case ended
+// with. The page comes from an HTTP server of this script on another loopback port than the
+// API: the browser applies CORS as it does to a deployed app.
 import { build } from "esbuild";
 import { createServer } from "node:http";
 import { dirname, join } from "node:path";
@@ -97,7 +98,10 @@ async function runGroup(browser, origin, group) {
   for (const testCase of group) {
     const result = await runCase(browser, origin, testCase);
     for (const later of group) {
-      if (later.threadFrom === testCase.name) later.threadId = result.state?.threadId;
+      if (later.threadFrom !== testCase.name) continue;
+      later.threadId = result.state?.threadId;
+      // reopened, the thread shows what its run ended with
+      later.expectMessages ??= Math.max(1, result.state?.messages.length ?? 0);
     }
     results.push(result);
   }

@@ -22,6 +22,7 @@ function App() {
     messagesKey: "messages",
     threadId,
     onThreadId: setThreadId,
+    defaultHeaders: CASE.headers,
     onError: (error) => errors.current.push(String(error?.message ?? error)),
   });
 

@@ -352,6 +352,29 @@ class DropHeader(Fault):
             exchange.headers = [(k, v) for k, v in exchange.headers if k != self.name]
 
 
+class PreflightRefused(Fault):
+    """A CORS preflight answered 405 with no Access-Control-* headers: a server with no CORS
+    handling (seen on fractal-agents-runtime)."""
+
+    def response_head(self, exchange: Exchange) -> None:
+        if exchange.method == "OPTIONS":
+            exchange.status = 405
+            exchange.headers = [
+                (k, v) for k, v in exchange.headers if not k.startswith("access-control-")
+            ]
+
+
+class DropCorsHeader(Fault):
+    """One Access-Control-* header dropped from every answer but the preflights."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def response_head(self, exchange: Exchange) -> None:
+        if exchange.method != "OPTIONS":
+            exchange.headers = [(k, v) for k, v in exchange.headers if k != self.name]
+
+
 class SetHeader(Fault):
     """A legal variation of one stream header (e.g. no charset)."""
 
@@ -691,6 +714,9 @@ FAULTS: dict[str, Callable[[], Fault]] = {
     "drop_cache_control": lambda: DropHeader("cache-control"),
     "drop_accel_buffering": lambda: DropHeader("x-accel-buffering"),
     "drop_content_location": lambda: DropHeader("content-location"),
+    "preflight_refused": PreflightRefused,
+    "drop_allow_origin": lambda: DropCorsHeader("access-control-allow-origin"),
+    "drop_expose_headers": lambda: DropCorsHeader("access-control-expose-headers"),
     "attempt_zero": lambda: MetadataPayload("attempt", 0),
     "null_run_id": lambda: MetadataPayload("run_id", None),
     "event_after_error": EventAfterError,

@@ -189,6 +189,22 @@ FAULT_CASES: dict[str, Proof] = {
         "replay.status",
         "multitask enqueue runs the second run at once, beside the first",
     ),
+    # --- cross-origin ---
+    "preflight_refused": Proof(
+        ("cors_browser_page",),
+        "cors.preflight",
+        "CORS preflights answered 405 without Access-Control-* headers",
+    ),
+    "drop_allow_origin": Proof(
+        ("cors_browser_page",),
+        "cors.allow-origin",
+        "answers to a page on another origin without Access-Control-Allow-Origin",
+    ),
+    "drop_expose_headers": Proof(
+        ("cors_browser_page",),
+        "cors.expose-headers",
+        "Content-Location not exposed to a page on another origin",
+    ),
 }
 """fault (``fault_proxy.FAULTS``) -> what it runs and the rule that must catch it."""
 

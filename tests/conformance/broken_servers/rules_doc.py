@@ -51,7 +51,8 @@ def render() -> str:
         "conformance/rules/catalog.py and tests/conformance/broken_servers/proofs.py;",
         "tests/conformance/broken_servers/test_rules_doc.py fails when this file is stale. -->",
         "",
-        f"{len(RULES)} rules, checked on every stream the suite receives "
+        f"{len(RULES)} rules, checked on every stream the suite receives, the `cors.*` ones on "
+        "every answer to a request that carries an Origin header, as a browser page's does "
         "(`conformance/rules/`). MUST fails a run, SHOULD warns, MAY notes. Each rule is proved "
         "by a broken server: the reference server behind a proxy that breaks it in one way "
         "(`tests/conformance/broken_servers/`), which the suite must catch with that rule and "

@@ -180,7 +180,7 @@ def test_end_event_appended(upstream_url: str) -> None:
 
 
 def test_every_fault_is_named_once() -> None:
-    assert len(FAULTS) == len(set(FAULTS)) == 46
+    assert len(FAULTS) == len(set(FAULTS)) == 49
 
 
 def test_cut_mid_stream_drops_the_connection_after_two_events(upstream_url: str) -> None:

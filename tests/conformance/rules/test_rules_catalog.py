@@ -37,7 +37,7 @@ def test_every_rule_is_cited_by_a_check_and_every_citation_is_a_rule() -> None:
     source = "\n".join(inspect.getsource(module) for module in modules)
     cited = set(
         re.findall(
-            r'"((?:framing|stream|headers|modes|messages|resumable|runs)\.[a-z0-9-]+)"', source
+            r'"((?:framing|stream|headers|modes|messages|resumable|runs|cors)\.[a-z0-9-]+)"', source
         )
     )
     # headers.location / headers.content-location are cited through f"headers.{header}".

@@ -348,7 +348,10 @@ INVALID: list[Case] = [
 
 
 def test_every_rule_has_an_invalid_stream() -> None:
-    assert sorted(case.rule for case in INVALID) == sorted(RULES)
+    # the cors rules judge any exchange a browser page makes, streams or not:
+    # test_rules_cors.py has their invalid exchanges
+    stream_rules = [rule for rule in RULES if not rule.startswith("cors.")]
+    assert sorted(case.rule for case in INVALID) == sorted(stream_rules)
 
 
 @pytest.mark.parametrize("case", INVALID, ids=[case.rule for case in INVALID])

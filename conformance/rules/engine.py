@@ -10,10 +10,11 @@ Two invariants, kept for any input whatsoever:
 
 ``check_stream`` judges one stream given its request, its response and what was learnt after
 it (the run's status once it closed); ``check_cross_origin`` judges any exchange a browser
-page on another origin made (its request carries ``Origin``). ``check_transcript`` finds the streams of a recorded
-transcript, the run-creating request behind each join, the GET of each run made after its
-stream closed (``timeline``: a background stream closes at its ``Await``, not at its place
-in the transcript), and judges them all. Pure: no I/O.
+page on another origin made (its request carries ``Origin``). ``check_transcript`` finds the
+streams of a recorded transcript, the run-creating request behind each join, the GET of each
+run made after its stream closed (``timeline``: a background stream closes at its ``Await``,
+not at its place in the transcript), and judges them all, and every exchange's CORS. Pure:
+no I/O.
 """
 
 from __future__ import annotations

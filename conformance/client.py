@@ -103,6 +103,7 @@ async def run_scenario(
         },
         graph_map=dict(graph_map or {}),
         timeout=timeout,
+        client_header_names=tuple(name.lower() for name in headers or {}),
     )
     client_timeout = httpx.Timeout(timeout, connect=min(timeout, _CONNECT_TIMEOUT))
     async with httpx.AsyncClient(
@@ -247,6 +248,8 @@ class _ScenarioRun:
     variables: dict[str, Any]
     graph_map: dict[str, str]
     timeout: float
+    client_header_names: tuple[str, ...] = ()
+    """The headers every request carries (``headers=``, e.g. auth), lower-cased."""
     client: httpx.AsyncClient | None = None
     _exchanges: dict[str, Exchange] = field(default_factory=dict)
     _background: dict[str, asyncio.Task[_Outcome]] = field(default_factory=dict)
@@ -325,6 +328,14 @@ class _ScenarioRun:
             )
         except UnknownVariable as error:
             raise self._fail(step.name, str(error)) from None
+        omit: tuple[str, ...] = ()
+        if _is_preflight(step.method, header_pairs):
+            # A browser asks leave for the headers its page will send and sends none of them
+            # on the preflight itself: the target must allow them without seeing them.
+            own = {name for name, _ in header_pairs}
+            omit = tuple(name for name in self.client_header_names if name not in own)
+            if omit:
+                header_pairs = _asking_for(header_pairs, omit)
         content: bytes | None
         recorded_body: Any
         if isinstance(step, Request) and step.raw_body is not None:
@@ -343,6 +354,7 @@ class _ScenarioRun:
                 method=step.method.upper(), path=path, headers=header_pairs, body=recorded_body
             ),
             content=content,
+            omit_headers=omit,
         )
 
     async def _send_bounded(
@@ -353,7 +365,7 @@ class _ScenarioRun:
         collector = _Collector(step.name, prepared.request, stop_after, progress, counting)
         try:
             async with asyncio.timeout(self.timeout):
-                await collector.send(self._http(), prepared.content)
+                await collector.send(self._http(), prepared.content, prepared.omit_headers)
         except TimeoutError:
             return collector.outcome(
                 "timeout", failure=f"no complete answer within {self.timeout:g} s", timed_out=True
@@ -495,6 +507,23 @@ class _ScenarioRun:
 class _Prepared:
     request: RecordedRequest
     content: bytes | None
+    omit_headers: tuple[str, ...] = ()
+    """Headers of the client's own not to send with this request (a CORS preflight's)."""
+
+
+def _is_preflight(method: str, headers: list[tuple[str, str]]) -> bool:
+    return method.upper() == "OPTIONS" and any(
+        name == "access-control-request-method" for name, _ in headers
+    )
+
+
+def _asking_for(headers: list[tuple[str, str]], names: tuple[str, ...]) -> list[tuple[str, str]]:
+    """``headers`` with ``names`` added to Access-Control-Request-Headers (made if absent)."""
+    asked = [value for name, value in headers if name == "access-control-request-headers"]
+    listed = [part.strip() for part in ",".join(asked).split(",") if part.strip()]
+    value = ",".join([*listed, *(name for name in names if name not in listed)])
+    others = [(name, v) for name, v in headers if name != "access-control-request-headers"]
+    return [*others, ("access-control-request-headers", value)]
 
 
 class _Collector:
@@ -522,11 +551,15 @@ class _Collector:
         self.closed_by = "server"
         self.broken_reason = ""
 
-    async def send(self, client: httpx.AsyncClient, content: bytes | None) -> None:
+    async def send(
+        self, client: httpx.AsyncClient, content: bytes | None, omit: tuple[str, ...] = ()
+    ) -> None:
         started = time.monotonic()
         http_request = client.build_request(
             self.request.method, self.request.path, content=content, headers=self.request.headers
         )
+        for name in omit:
+            http_request.headers.pop(name, None)
         try:
             response = await client.send(http_request, stream=True)
         except (httpx.ConnectError, httpx.ConnectTimeout):

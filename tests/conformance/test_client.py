@@ -607,6 +607,37 @@ async def test_unbound_placeholder_is_a_scenario_error(serve) -> None:  # type: 
             )
 
 
+async def test_a_preflight_asks_for_the_checks_headers_and_carries_none_of_them(serve) -> None:  # type: ignore[no-untyped-def]
+    # As a browser does: the page's Authorization is asked for, never sent on the preflight.
+    async with serve(lambda request: json_reply({})) as server:
+        transcript = await run_scenario(
+            scenario(
+                Request(
+                    "preflight",
+                    "OPTIONS",
+                    "/threads",
+                    headers=(
+                        ("origin", "http://127.0.0.1:5173"),
+                        ("access-control-request-method", "POST"),
+                        ("access-control-request-headers", "content-type"),
+                    ),
+                ),
+                Request("create", "POST", "/threads", body={}),
+            ),
+            server.url,
+            llm_url=LLM_URL,
+            headers={"Authorization": "Bearer secret", "X-Tenant": "t"},
+        )
+    preflight, create = server.received
+    assert "authorization" not in preflight.headers and "x-tenant" not in preflight.headers
+    assert (
+        preflight.headers["access-control-request-headers"] == "content-type,authorization,x-tenant"
+    )
+    recorded = dict(transcript.exchange("preflight").request.headers)
+    assert recorded["access-control-request-headers"] == "content-type,authorization,x-tenant"
+    assert create.headers["authorization"] == "Bearer secret", "the page's requests carry it"
+
+
 def test_event_reader_gives_the_same_events_byte_by_byte() -> None:
     stream = (
         b': heartbeat\r\n\r\nevent: metadata\r\ndata: {"run_id":"r"}\r\nid: 1-0\r\n\r\n'

@@ -72,6 +72,7 @@ from conformance.contract import (
 from conformance.findings import Finding, Severity
 from conformance.normalise import placeholder_tokens
 from conformance.rules.catalog import ENGINE_ERROR_RULE
+from conformance.rules.engine import is_stream
 from conformance.sse import SSEEvent, parse_stream
 from conformance.transcript import Exchange, RecordedResponse, Transcript
 
@@ -765,12 +766,6 @@ def _header(response: RecordedResponse, name: str) -> str | None:
 # --- bodies ------------------------------------------------------------------------------------
 
 
-def _is_stream(exchange: Exchange) -> bool:
-    content_type = (_header(exchange.response, "content-type") or "").lower()
-    path = urlsplit(exchange.request.path).path
-    return content_type.startswith("text/event-stream") or path.endswith("/stream")
-
-
 def _decoded(data: str) -> Any:
     try:
         return json.loads(data)
@@ -1191,7 +1186,7 @@ def _exchange(
         client_set=_client_set(expected),
         dependent=_dependent_pointers(path, relax),
     )
-    if _is_stream(expected) and 200 <= status < 300:
+    if is_stream(expected) and 200 <= status < 300:
         free = bool(relax) and bool(_RUN_STREAM.search(path))
         yield from _stream_body(expected, actual, walk, free, run_deleted)
     else:

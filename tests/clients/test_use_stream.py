@@ -81,13 +81,13 @@ def test_langgraph_dev_shows_the_conversation_with_tokens_as_they_come(
     # that showed nothing would find every server alike.
     truth = shown["langgraph-dev"]
     tool_round_trip = (
-        ("human", "weather in Paris delay:60", ()),
+        ("human", "weather in Paris delay:120", ()),
         ("ai", "", ("get_weather",)),
         ("tool", WEATHER, ()),
         ("ai", f"Here is what I found: {WEATHER}", ()),
     )
     assert truth["greeting"] == Shown(
-        messages=(("human", "hi delay:80", ()), ("ai", GREETING, ())),
+        messages=(("human", "hi delay:150", ()), ("ai", GREETING, ())),
         streamed=True,
         error=None,
         timed_out=False,

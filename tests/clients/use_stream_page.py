@@ -15,7 +15,7 @@ from typing import Any
 PAGE = Path(__file__).resolve().parent / "use_stream"
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 _DRIVER_TIMEOUT_SECONDS = 900.0
-_STREAMED_SPAN_MS = 400.0
+_STREAMED_SPAN_MS = 600.0
 CASES = ("greeting", "tool", "reopen")
 
 
@@ -46,10 +46,11 @@ class Shown:
 def _cases(target: Target, llm_url: str) -> list[dict[str, Any]]:
     model = {"base_url": llm_url}
     cases: list[dict[str, Any]] = [
-        # paced (12 and 17 chunks, about a second each): token-by-token growth takes time the
-        # page can see, however busy the machine
-        {"name": "greeting", "prompt": "hi delay:80", "configurable": model},
-        {"name": "tool", "prompt": "weather in Paris delay:60", "configurable": model},
+        # paced (12 and 17 chunks, 1.8 and 2 s): token-by-token growth takes time the page
+        # can see even on a busy machine, where a stream's renders bunch up by a few hundred
+        # ms and an answer held back to the end shows its steps over up to about 250 ms
+        {"name": "greeting", "prompt": "hi delay:150", "configurable": model},
+        {"name": "tool", "prompt": "weather in Paris delay:120", "configurable": model},
         {"name": "reopen", "threadFrom": "tool", "configurable": {}},
     ]
     common = {"api": target.url, "assistant": target.assistant, "headers": target.headers}

@@ -125,7 +125,7 @@ try {
       results.push(...(await runGroup(browser, origin, group)));
     }
   };
-  const atOnce = Number(process.env.GROUPS_AT_ONCE ?? 4);
+  const atOnce = Number(process.env.GROUPS_AT_ONCE ?? 3);
   await Promise.all(Array.from({ length: atOnce }, worker));
   process.stdout.write(`${JSON.stringify(results)}\n`);
 } finally {
